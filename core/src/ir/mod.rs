@@ -1,0 +1,1 @@
+//! Owned IR: tables, chains, rules, matches, targets (being written).

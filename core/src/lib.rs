@@ -1,0 +1,42 @@
+//! bpfilter-core: the `no_std` heart of bpfilter.
+//!
+//! ```text
+//! bytes --blob--> views --validate--> Validated --ir--> Table --ir::emit--> bytes
+//!                                                    |
+//!                                       eval (reference) / codegen (BPF)
+//! ```
+//!
+//! No-panic contract: every public function in [`blob`], [`validate`] and [`ir`] accepts any
+//! byte slice and returns an error value instead of panicking or reading out of bounds.
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::as_conversions,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects,
+        clippy::as_conversions,
+        clippy::expect_used,
+        clippy::panic
+    )
+)]
+
+extern crate alloc;
+#[cfg(test)]
+extern crate std;
+
+pub mod blob;
+pub mod error;
+pub mod ext;
+pub mod ir;
+pub mod uapi;
+pub mod validate;

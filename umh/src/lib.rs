@@ -1,0 +1,2 @@
+//! bpfilter's user-mode helper. All `unsafe` and every syscall live in [`sys`].
+pub mod sys;

@@ -1,0 +1,1 @@
+//! The one choke point for syscalls and `unsafe`.
