@@ -38,5 +38,17 @@ pub mod blob;
 pub mod error;
 pub mod ext;
 pub mod ir;
+#[cfg(any(test, feature = "testgen"))]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::as_conversions,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs,
+    reason = "test support: builds deliberately broken blobs, not part of the no-panic core"
+)]
+pub mod testgen;
 pub mod uapi;
 pub mod validate;
