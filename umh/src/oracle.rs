@@ -15,6 +15,21 @@ use crate::sys::netns::in_new_netns;
 use bpfilter_core::uapi::{table_by_name, TableInfo, TABLES, XT_TABLE_MAXNAMELEN};
 use std::io;
 
+/// Check that this process can use the kernel as an oracle: make a network namespace
+/// (`CAP_SYS_ADMIN`) and open an x_tables socket in it (`CAP_NET_RAW`). The error says what is
+/// missing, for tests that must fail loudly rather than skip.
+pub fn probe() -> io::Result<()> {
+    let need = |what: &str, e: io::Error| {
+        io::Error::new(
+            e.kind(),
+            format!("the kernel oracle needs root ({what}: {e}); run as root, as CI does"),
+        )
+    };
+    in_new_netns(|| IptSocket::new().map(drop))
+        .map_err(|e| need("unshare(CLONE_NEWNET)", e))?
+        .map_err(|e| need("socket(AF_INET, SOCK_RAW, IPPROTO_RAW)", e))
+}
+
 /// Apply `blob` (exact SET_REPLACE optval bytes) with `setsockopt` in a fresh network namespace
 /// and return 0 or the kernel's errno. `Err` only if the namespace or socket could not be made.
 pub fn kernel_replace_errno(blob: &[u8]) -> io::Result<i32> {
