@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# Regenerate the blob fixtures: tests/fixtures/NAME.bin from tests/fixtures/NAME.rules.
+# Regenerate the blob fixtures: tests/fixtures/NAME.bin (and NAME.save) from
+# tests/fixtures/NAME.rules.
 #
 # Each NAME.rules is iptables-restore input for exactly one table, and starts with a comment
 # saying what it exercises. For each one, inside a throwaway network namespace (unshare -n, so
 # the host's firewall is never touched), this runs
 #     iptables-legacy-restore < NAME.rules
 #     blobcheck capture --table TABLE -o NAME.bin
+#     iptables-legacy-save -t TABLE > NAME.save     (minus its timestamp comments)
 # so NAME.bin is the exact SET_REPLACE optval that replaces the kernel's table with itself:
 # what the kernel stored for those rules, comefrom and counters zeroed, num_counters = the
-# table's entry count.
+# table's entry count. NAME.save is how iptables-legacy-save prints that table: the golden
+# output for printing a blob in iptables-save syntax (blobcheck --dump).
 #
 # filter-1000-rules.rules is itself generated here (see gen_1000), then treated like the rest.
 #
@@ -74,8 +77,12 @@ for arg in "$@"; do
         exit 1
     fi
     out=$fixtures/$name.bin
-    unshare -n sh -c 'iptables-legacy-restore -w 10 < "$1" && "$2" capture --table "$3" -o "$4"' \
-        sh "$rules" "$BLOBCHECK" "$tables" "$out.tmp"
+    save=$fixtures/$name.save
+    unshare -n sh -c 'iptables-legacy-restore -w 10 < "$1" &&
+                      "$2" capture --table "$3" -o "$4" &&
+                      iptables-legacy-save -t "$3" | grep -v "^#" > "$5"' \
+        sh "$rules" "$BLOBCHECK" "$tables" "$out.tmp" "$save.tmp"
     mv "$out.tmp" "$out"
+    mv "$save.tmp" "$save"
     printf '%-45s %-9s %7d bytes\n' "$name.bin" "$tables" "$(stat -c %s "$out")"
 done

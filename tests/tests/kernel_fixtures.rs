@@ -15,8 +15,9 @@ use bpfilter_core::validate::{validate_replace, FreshNamespace};
 use bpfilter_umh::capture::{capture_from, num_counters, set_num_counters};
 use bpfilter_umh::oracle::{kernel_replace_errno, probe, KernelOracle};
 use bpfilter_umh::sys::ipt::IptSocket;
-use bpfilter_umh::sys::netns::in_new_netns;
+use bpfilter_umh::sys::netns::{in_new_netns, NetNs};
 use std::path::PathBuf;
+use std::process::Command;
 
 struct Fixture {
     name: String,
@@ -33,8 +34,12 @@ impl Fixture {
     }
 }
 
+fn fixture_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
 fn fixtures() -> Vec<Fixture> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let dir = fixture_dir();
     let mut out: Vec<Fixture> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.expect("readable fixtures directory").path())
@@ -47,8 +52,9 @@ fn fixtures() -> Vec<Fixture> {
                 .into_owned();
             let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert!(
-                p.with_extension("rules").exists(),
-                "{name}: every blob fixture sits beside the rules that made it"
+                p.with_extension("rules").exists() && p.with_extension("save").exists(),
+                "{name}: every blob fixture sits beside the rules that made it and their \
+                 iptables-save text"
             );
             let table = table_by_name(bytes.get(..31).unwrap_or_default())
                 .unwrap_or_else(|| panic!("{name}: not a blob for a known table"));
@@ -117,6 +123,48 @@ fn kernel_accepts_every_fixture_and_capture_round_trips() {
         failures.is_empty(),
         "{} failures:\n{}",
         failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// NAME.save (the golden iptables-save text) is what iptables-legacy-save prints for NAME.bin
+/// once the kernel holds it, so the two can never drift apart.
+#[test]
+fn save_golden_is_what_iptables_prints_for_the_blob() {
+    require_root();
+    let mut failures = Vec::new();
+    for f in fixtures() {
+        let golden = std::fs::read_to_string(fixture_dir().join(f.name.replace(".bin", ".save")))
+            .unwrap_or_else(|e| panic!("{}: .save golden: {e}", f.name));
+        let ns = NetNs::new().expect("fresh network namespace");
+        let optval = f.fresh_optval();
+        let errno = ns
+            .run(|| IptSocket::new().expect("socket").replace(&optval))
+            .expect("enter namespace");
+        assert_eq!(errno, Ok(()), "{}", f.name);
+        let out = ns
+            .command(Command::new("iptables-legacy-save").args(["-t", f.table.name]))
+            .expect("command in namespace")
+            .output()
+            .expect("run iptables-legacy-save");
+        assert!(
+            out.status.success(),
+            "{}: iptables-legacy-save failed",
+            f.name
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        let saved: String = text
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        if saved != golden {
+            failures.push(format!("{}:\n{saved}", f.name));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "iptables-legacy-save differs from the .save golden:\n{}",
         failures.join("\n")
     );
 }
