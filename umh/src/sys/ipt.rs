@@ -75,8 +75,9 @@ impl IptSocket {
         check_window(opt)?;
         let mut optlen = libc::socklen_t::try_from(buf.len()).map_err(|_| REFUSED)?;
         // SAFETY: `buf` is writable for `optlen` bytes and `optlen` is a valid socklen_t for
-        // the duration of the call; options in the IPv4 x_tables window write only inside
-        // `buf` (none of their payloads carries a user pointer).
+        // the duration of the call. The get options registered in [64, 96) are IPT_SO_GET_*
+        // (64..=67) and conntrack's SO_ORIGINAL_DST (80); all write only inside `buf`, bounded
+        // by `optlen`, and none of their payloads carries a user pointer.
         let ret = unsafe {
             libc::getsockopt(
                 self.sock.raw(),
