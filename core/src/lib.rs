@@ -37,6 +37,9 @@ extern crate std;
 pub mod blob;
 pub mod error;
 pub mod ext;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ir;
 #[cfg(any(test, feature = "testgen"))]
 #[allow(
