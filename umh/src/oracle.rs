@@ -81,7 +81,7 @@ impl KernelOracle {
     }
 
     /// Put `table` back to the ruleset it had when the oracle was made.
-    pub fn reset(&self, table: &str) -> io::Result<()> {
+    pub fn reset(&mut self, table: &str) -> io::Result<()> {
         let (t, initial) = self
             .initial
             .iter()
@@ -131,8 +131,7 @@ mod tests {
     /// A filter blob with one extra rule: DROP everything in INPUT before the policy.
     fn filter_with_drop(initial: &[u8]) -> Vec<u8> {
         let mut blob = initial.to_vec();
-        let rule: Vec<u8> = blob[96..96 + 152].to_vec(); // INPUT policy: ACCEPT, 152 bytes
-        let mut drop_rule = rule.clone();
+        let mut drop_rule = blob[96..96 + 152].to_vec(); // INPUT policy: ACCEPT, 152 bytes
         drop_rule[112 + 32..112 + 36].copy_from_slice(&(-1i32).to_le_bytes());
         blob.splice(96..96, drop_rule);
         let u32_at = |b: &mut Vec<u8>, at: usize, f: &dyn Fn(u32) -> u32| {
