@@ -165,7 +165,7 @@ fn errno_of(r: Result<impl Sized, bpfilter_core::error::Error>) -> i32 {
 /// One random call of another socket option, to the kernel and to core::sockopt.
 fn other_option(rng: &mut Rng, oracle: &KernelOracle) -> (String, i32, i32) {
     let sock = oracle.socket();
-    let tname: &[u8] = *rng.pick(&[
+    let tname: &[u8] = rng.pick(&[
         &b"filter"[..],
         b"nat",
         b"raw",
