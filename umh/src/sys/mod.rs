@@ -1,1 +1,3 @@
 //! The one choke point for syscalls and `unsafe`.
+pub mod bpf;
+pub mod btf;
