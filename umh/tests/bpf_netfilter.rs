@@ -188,11 +188,12 @@ fn rejected_program_error_carries_the_whole_verifier_log() {
     let (_, stats) = Program::load_netfilter(&udp_dropper(&kfuncs()), &opts).expect("loads");
     assert!(stats.attempts > 1, "{stats:?}");
     assert!(stats.log.len() > 64);
-    assert!(stats.log.contains("call bpf_dynptr_from_skb"), "{}", stats.log);
-    assert_eq!(
-        stats.processed_insns,
-        Some(u64::from(stats.verified_insns))
+    assert!(
+        stats.log.contains("call bpf_dynptr_from_skb"),
+        "{}",
+        stats.log
     );
+    assert_eq!(stats.processed_insns, Some(u64::from(stats.verified_insns)));
 }
 
 /// Run `f` on a thread that has its own, new network namespace with `lo` up; the namespace

@@ -83,7 +83,8 @@ fn first_named(types: &HashMap<u32, Ty>, kind: &str, name: &str) -> u32 {
         .map(|(id, _)| *id)
         .collect();
     ids.sort_unstable();
-    *ids.first().unwrap_or_else(|| panic!("{kind} {name} not in bpftool dump"))
+    *ids.first()
+        .unwrap_or_else(|| panic!("{kind} {name} not in bpftool dump"))
 }
 
 #[test]
@@ -92,9 +93,17 @@ fn matches_bpftool() {
     let types = bpftool_types();
 
     let max_id = types.keys().copied().max().expect("types");
-    assert_eq!(btf.type_count(), max_id, "type ids are counted like bpftool");
+    assert_eq!(
+        btf.type_count(),
+        max_id,
+        "type ids are counted like bpftool"
+    );
 
-    for f in ["bpf_dynptr_from_skb", "bpf_dynptr_slice", "bpf_skb_ct_lookup"] {
+    for f in [
+        "bpf_dynptr_from_skb",
+        "bpf_dynptr_slice",
+        "bpf_skb_ct_lookup",
+    ] {
         assert_eq!(
             btf.kfunc_id(f).expect(f),
             first_named(&types, "FUNC", f),
@@ -144,7 +153,10 @@ fn matches_bpftool() {
         ("BPF_FUNC_map_delete_elem", helper::MAP_DELETE_ELEM),
         ("BPF_FUNC_ktime_get_ns", helper::KTIME_GET_NS),
         ("BPF_FUNC_get_prandom_u32", helper::GET_PRANDOM_U32),
-        ("BPF_FUNC_get_smp_processor_id", helper::GET_SMP_PROCESSOR_ID),
+        (
+            "BPF_FUNC_get_smp_processor_id",
+            helper::GET_SMP_PROCESSOR_ID,
+        ),
         ("BPF_FUNC_ringbuf_output", helper::RINGBUF_OUTPUT),
         ("BPF_FUNC_for_each_map_elem", helper::FOR_EACH_MAP_ELEM),
         ("BPF_FUNC_loop", helper::LOOP),

@@ -183,7 +183,9 @@ pub struct Member {
 impl Member {
     /// Offset in bytes, if the member starts on a byte boundary.
     pub fn byte_offset(&self) -> Option<u32> {
-        self.bit_offset.is_multiple_of(8).then_some(self.bit_offset / 8)
+        self.bit_offset
+            .is_multiple_of(8)
+            .then_some(self.bit_offset / 8)
     }
 }
 
@@ -614,7 +616,9 @@ mod tests {
         assert_eq!(btf.find("s", BtfKind::Struct), Some(3));
         let b = btf.member("s", "b").expect("b");
         assert_eq!((b.bit_offset, b.bitfield_size, b.size), (32, 3, Some(1)));
-        let c = btf.member("s", "c").expect("c, through the anonymous union");
+        let c = btf
+            .member("s", "c")
+            .expect("c, through the anonymous union");
         assert_eq!((c.byte_offset(), c.bitfield_size), (Some(5), 0));
         assert_eq!(btf.type_size(3), Some(8));
         assert_eq!(btf.enum_value("e", "X").ok(), Some(1));
