@@ -11,6 +11,7 @@ use bpfilter_umh::sys::bpf::{
     LOG_STATS, NFPROTO_IPV4,
 };
 use bpfilter_umh::sys::btf::Btf;
+use bpfilter_umh::sys::netns;
 use std::io::ErrorKind;
 use std::net::UdpSocket;
 use std::process::Command;
@@ -196,24 +197,14 @@ fn rejected_program_error_carries_the_whole_verifier_log() {
     assert_eq!(stats.processed_insns, Some(u64::from(stats.verified_insns)));
 }
 
-/// Run `f` on a thread that has its own, new network namespace with `lo` up; the namespace
-/// disappears when the thread ends.
-fn in_fresh_netns<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    std::thread::spawn(move || {
-        // SAFETY: unshare only changes this thread's namespace membership; no memory is
-        // involved. CLONE_NEWNET is allowed in a multi-threaded process.
-        let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
-        assert_eq!(rc, 0, "unshare: {}", std::io::Error::last_os_error());
-        // A child forked from this thread starts in this thread's namespace.
-        let st = Command::new("ip")
-            .args(["link", "set", "lo", "up"])
-            .status()
-            .expect("run ip");
-        assert!(st.success());
+/// Run `f` on a thread in a new network namespace with `lo` up; the namespace disappears
+/// when the thread ends.
+fn in_fresh_netns<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    netns::in_new_netns(|| {
+        netns::link_up("lo").expect("lo up");
         f()
     })
-    .join()
-    .expect("netns thread")
+    .expect("new netns")
 }
 
 /// Send one datagram over loopback; `Ok(true)` if it arrived within 1 s.
