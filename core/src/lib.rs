@@ -35,6 +35,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod blob;
+pub mod codegen;
 pub mod error;
 pub mod ext;
 #[cfg(feature = "fuzzing")]

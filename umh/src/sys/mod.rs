@@ -7,6 +7,10 @@
 //! - [`netns`]: throwaway network namespaces (tests, the kernel oracle) and handles to existing
 //!   ones (the daemon serves its caller's namespace).
 //! - [`ipt`]: the IPv4 x_tables socket options (`IPT_SO_*`) on a raw socket.
+//! - [`bpf`]: raw `bpf(2)`: program load and test-run, netfilter links, maps, pins.
+//! - [`btf`]: the running kernel's BTF (kfunc ids, struct member offsets); safe parsing.
 
+pub mod bpf;
+pub mod btf;
 pub mod ipt;
 pub mod netns;
