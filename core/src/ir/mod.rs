@@ -637,6 +637,21 @@ pub(crate) fn hook_bit(hook: usize) -> u32 {
 }
 
 impl Table {
+    /// Every entry's counters, in entry order.
+    pub fn counters(&self) -> Vec<Counters> {
+        self.entries.iter().map(|r| r.counters).collect()
+    }
+
+    /// Replace the counters, entry by entry (extra values are ignored, missing ones leave the
+    /// rule's own). A table read from a SET_REPLACE blob holds the caller's counters, which
+    /// the kernel ignores (it starts from zero); this is how a holder of the real counters
+    /// (the kernel, the BPF maps) puts them in before `save` or `chains`.
+    pub fn set_counters(&mut self, counters: &[Counters]) {
+        for (r, c) in self.entries.iter_mut().zip(counters) {
+            r.counters = *c;
+        }
+    }
+
     /// Structural invariants that make [`Table::to_entries`] meaningful: every jump and hook
     /// index in range, hooks present exactly for `valid_hooks`, every entry and the blob small
     /// enough for the kernel's `u16` offsets and `u32` size. A table from

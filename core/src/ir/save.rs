@@ -14,7 +14,7 @@
 //! arguments. Addresses print with `/32` for a full mask, `/N` for a prefix mask, the dotted
 //! mask otherwise; protocols by their `/etc/protocols` name (Debian netbase), else by number.
 
-use super::{Chain, IpMatch, IsGoto};
+use super::{Chain, ChainName, IpMatch, IsGoto};
 use super::{ChainTarget, Rule, Ruleset, Table};
 use alloc::string::String;
 use core::fmt::{self, Write};
@@ -42,37 +42,64 @@ impl Table {
 
 impl Ruleset {
     /// Write the `iptables-legacy-save` text of these chains, in their order.
+    ///
+    /// iptables-save looks every chain up again by name (libiptc's `iptcc_find_label`), and
+    /// that lookup decides what is printed: it finds built-in chains only in the leading run of
+    /// built-in chains or where the sorted scan of user chains has not yet passed their name.
+    /// A chain it does not find prints as `- [0:0]` with no rules; a duplicate name prints the
+    /// first chain's rules.
     pub fn save(&self, out: &mut dyn Write, opts: SaveOptions) -> fmt::Result {
         writeln!(out, "*{}", self.name)?;
         for c in &self.chains {
             write!(out, ":{} ", c.name)?;
-            if c.hook.is_some() {
-                // libiptc's policy label; printf("%s", NULL) prints "(null)" in glibc.
-                let p = c.policy.map_or("(null)", |p| p.label());
-                writeln!(out, "{p} [{}:{}]", c.counters.0, c.counters.1)?;
-            } else {
-                out.write_str("- [0:0]\n")?;
+            match self.find_label(&c.name) {
+                Some(found) if found.hook.is_some() => {
+                    // libiptc's policy label; printf("%s", NULL) prints "(null)" in glibc.
+                    let p = found.policy.map_or("(null)", |p| p.label());
+                    writeln!(out, "{p} [{}:{}]", found.counters.0, found.counters.1)?;
+                }
+                _ => out.write_str("- [0:0]\n")?,
             }
         }
         for c in &self.chains {
-            for r in &c.rules {
-                save_rule(out, c, r, opts)?;
+            let Some(found) = self.find_label(&c.name) else {
+                continue;
+            };
+            for r in &found.rules {
+                save_rule(out, &c.name, r, opts)?;
             }
         }
         out.write_str("COMMIT\n")
+    }
+
+    /// libiptc's `iptcc_find_label` on a list of a few chains (one chain-index bucket).
+    fn find_label(&self, name: &ChainName) -> Option<&Chain> {
+        let lead = self.chains.iter().take_while(|c| c.hook.is_some());
+        if let Some(c) = lead.clone().find(|c| c.name == *name) {
+            return Some(c);
+        }
+        for c in self.chains.iter().skip(lead.count()) {
+            if c.name == *name {
+                return Some(c);
+            }
+            if c.name > *name && c.hook.is_none() {
+                break;
+            }
+        }
+        None
     }
 }
 
 fn save_rule(
     out: &mut dyn Write,
-    chain: &Chain,
+    chain: &ChainName,
     r: &Rule<ChainTarget>,
     opts: SaveOptions,
 ) -> fmt::Result {
     if opts.counters {
         write!(out, "[{}:{}] ", r.counters.0, r.counters.1)?;
     }
-    write!(out, "-A {}", chain.name)?;
+    write!(out, "-A {chain}")?;
     save_ip(out, &r.ip)?;
     for m in &r.matches {
         write!(out, " -m {}", m.desc.name)?;
