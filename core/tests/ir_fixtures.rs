@@ -17,6 +17,11 @@
 //! message) while those extensions are not in the registry; they are checked as soon as they
 //! are.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests: a failed unwrap is a failed test"
+)]
+
 use bpfilter_core::blob::{read_u32, read_u64, ReplaceView};
 use bpfilter_core::ext::{lookup, Kind};
 use bpfilter_core::ir::{
