@@ -37,6 +37,22 @@ extern crate std;
 pub mod blob;
 pub mod error;
 pub mod ext;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ir;
+pub mod sockopt;
+#[cfg(any(test, feature = "testgen"))]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::as_conversions,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs,
+    reason = "test support: builds deliberately broken blobs, not part of the no-panic core"
+)]
+pub mod testgen;
 pub mod uapi;
 pub mod validate;
