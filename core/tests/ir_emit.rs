@@ -62,11 +62,13 @@ fn get_entries_cuts_payloads_and_names_set_form_keeps_them() {
     let mut rule = Rule::new(Target::Ext(ExtTarget {
         desc: &SMALL_TARGET,
         value: TargetValue::Other(vec![1, 2, 3, 4, 0xEE, 0xEE, 0xEE, 0xEE]),
+        raw: None,
     }));
     rule.matches.push(Match {
         desc: &PRIVATE_TAIL,
         value: MatchValue::Other(vec![0xAA; 16]),
         name_field: Some(junk_name),
+        raw: None,
     });
     rule.counters = (9, 10);
     let t = one_rule_table(rule);
@@ -227,4 +229,21 @@ fn from_validated_refuses_inconsistent_input() {
         Table::from_validated(&bad),
         Err(IrError::HookOffset { hook: 2 })
     );
+}
+
+#[test]
+fn raw_payload_goes_out_in_set_form_only() {
+    let mut rule = Rule::new(Target::Accept);
+    rule.matches.push(Match {
+        desc: &PRIVATE_TAIL,
+        value: MatchValue::Other(vec![0xAA; 16]),
+        name_field: None,
+        raw: Some(vec![0xBB; 16]),
+    });
+    let t = one_rule_table(rule);
+    let m = IPT_ENTRY_SIZE;
+    assert_eq!(&t.to_entries()[m + 32..m + 48], &[0xBB; 16]);
+    let get = t.to_get_entries(&[], &[]);
+    assert_eq!(&get[m + 32..m + 40], &[0xAA; 8]);
+    assert_eq!(&get[m + 40..m + 48], &[0; 8]);
 }

@@ -275,9 +275,25 @@ fn close_ext(out: &mut [u8], start: usize) {
     patch(out, start, &size.to_le_bytes());
 }
 
-/// Append a payload: as encoded for SET; for GET, the kernel's `xt_data_to_user`: the first
-/// `usersize` bytes (all `size` bytes when `usersize` is 0), then zeros to the aligned end.
-fn put_payload(out: &mut Vec<u8>, payload: &[u8], desc: &ExtDesc, mode: Mode<'_>) {
+/// Append a payload. SET: the blob's bytes (`raw`) if kept, else the value's encoding. GET:
+/// the value's encoding (the kernel's view, in-place `checkentry` rewrites included) cut as
+/// the kernel's `xt_data_to_user` cuts it: the first `usersize` bytes (all `size` bytes when
+/// `usersize` is 0), then zeros to the aligned end.
+fn put_payload(
+    out: &mut Vec<u8>,
+    scratch: &mut Vec<u8>,
+    raw: Option<&[u8]>,
+    encode: impl FnOnce(&mut Vec<u8>),
+    desc: &ExtDesc,
+    mode: Mode<'_>,
+) {
+    if let (Mode::Replace, Some(raw)) = (mode, raw) {
+        out.extend_from_slice(raw);
+        return;
+    }
+    scratch.clear();
+    encode(scratch);
+    let payload = scratch.as_slice();
     match mode {
         Mode::Replace => out.extend_from_slice(payload),
         Mode::GetEntries { .. } => {
@@ -303,9 +319,8 @@ fn emit_match(out: &mut Vec<u8>, scratch: &mut Vec<u8>, m: &Match, mode: Mode<'_
         name_bytes(m.desc.name.as_bytes(), m.name_field, mode),
         m.desc.revision,
     );
-    scratch.clear();
-    m.value.encode(m.desc, scratch);
-    put_payload(out, scratch, m.desc, mode);
+    let encode = |o: &mut Vec<u8>| m.value.encode(m.desc, o);
+    put_payload(out, scratch, m.raw.as_deref(), encode, m.desc, mode);
     close_ext(out, start);
 }
 
@@ -348,15 +363,14 @@ fn emit_target(
             out.extend_from_slice(slack.target_pad.get(..2).unwrap_or(&[0, 0]));
             close_ext(out, start);
         }
-        Target::Ext(ExtTarget { desc, value }) => {
+        Target::Ext(ExtTarget { desc, value, raw }) => {
             let start = open_ext(
                 out,
                 name_bytes(desc.name.as_bytes(), slack.target_name, mode),
                 desc.revision,
             );
-            scratch.clear();
-            value.encode(desc, scratch);
-            put_payload(out, scratch, desc, mode);
+            let encode = |o: &mut Vec<u8>| value.encode(desc, o);
+            put_payload(out, scratch, raw.as_deref(), encode, desc, mode);
             close_ext(out, start);
         }
         _ => {}

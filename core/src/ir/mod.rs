@@ -25,10 +25,11 @@
 //! [`Ruleset`] builder goes the other way and lays chains out exactly as iptables-legacy 1.8.9
 //! does (spec §7). [`Table::save`] prints the `iptables-legacy-save` text of the view.
 //!
-//! **Extension payloads** are parsed by [`MatchValue::parse`] / [`TargetValue::parse`]. A
-//! parsed value that does not encode back to the same bytes (say, junk in padding the typed
-//! form drops) is kept as `Other(bytes)` instead, so the round trip is exact whatever the typed
-//! layer does.
+//! **Extension payloads** are parsed by [`MatchValue::parse`] / [`TargetValue::parse`]. When
+//! a value does not encode back to the blob's bytes (junk in padding or in kernel-private
+//! state, which the kernel stores but never returns), the blob's bytes are kept beside it
+//! ([`Match::raw`], [`ExtTarget::raw`]), so the round trip is exact whatever the typed layer
+//! keeps.
 //!
 //! No-panic contract: [`Table::from_validated`] returns an error value for anything it cannot
 //! represent (it cannot happen for a real [`Validated`]); every emitter accepts any `Table`,
@@ -386,6 +387,10 @@ pub struct Match {
     pub value: MatchValue,
     /// The 29-byte name field when it differs from the canonical name + zeros.
     pub name_field: Option<[u8; XT_EXTENSION_MAXNAMELEN]>,
+    /// The payload exactly as the blob had it, when `value` encodes to other bytes (bytes the
+    /// kernel stores but never returns: alignment padding, kernel-private state). SET_REPLACE
+    /// output uses it; GET_ENTRIES output uses `value`, which is what the kernel returns.
+    pub raw: Option<Vec<u8>>,
 }
 
 impl Match {
@@ -397,6 +402,7 @@ impl Match {
             desc,
             value,
             name_field: None,
+            raw: None,
         })
     }
 
@@ -416,6 +422,7 @@ impl PartialEq for Match {
         same_desc(self.desc, other.desc)
             && self.value == other.value
             && self.name_field == other.name_field
+            && self.raw == other.raw
     }
 }
 impl Eq for Match {}
@@ -431,6 +438,9 @@ pub struct ExtTarget {
     pub desc: &'static ExtDesc,
     /// The payload.
     pub value: TargetValue,
+    /// The payload exactly as the blob had it, when `value` encodes to other bytes (see
+    /// [`Match::raw`]).
+    pub raw: Option<Vec<u8>>,
 }
 
 impl ExtTarget {
@@ -438,13 +448,17 @@ impl ExtTarget {
     pub fn new(name: &str, revision: u8, value: TargetValue) -> Result<ExtTarget, IrError> {
         let desc = crate::ext::lookup(Kind::Target, name.as_bytes(), revision)
             .map_err(|_| IrError::UnknownExtension { entry: None })?;
-        Ok(ExtTarget { desc, value })
+        Ok(ExtTarget {
+            desc,
+            value,
+            raw: None,
+        })
     }
 }
 
 impl PartialEq for ExtTarget {
     fn eq(&self, other: &Self) -> bool {
-        same_desc(self.desc, other.desc) && self.value == other.value
+        same_desc(self.desc, other.desc) && self.value == other.value && self.raw == other.raw
     }
 }
 impl Eq for ExtTarget {}

@@ -84,14 +84,14 @@ fn rule_from_entry(
     for m in e.matches() {
         let desc = find(Kind::Match, &m, i)?;
         let payload = m.data();
-        let value = match MatchValue::parse(desc, payload) {
-            Some(v) if encodes_to(payload, |out| v.encode(desc, out)) => v,
-            _ => MatchValue::Other(payload.to_vec()),
-        };
+        let value =
+            MatchValue::parse(desc, payload).unwrap_or_else(|| MatchValue::Other(payload.to_vec()));
+        let raw = (!encodes_to(payload, |out| value.encode(desc, out))).then(|| payload.to_vec());
         matches.push(Match {
             desc,
             value,
             name_field: odd_name(m.name_field(), desc.name.as_bytes()),
+            raw,
         });
         end = m.offset().saturating_add(usize::from(m.size()));
     }
@@ -145,11 +145,10 @@ fn rule_from_entry(
         let desc = find(Kind::Target, &t, i)?;
         slack.target_name = odd_name(t.name_field(), desc.name.as_bytes());
         let payload = t.data();
-        let value = match TargetValue::parse(desc, payload) {
-            Some(v) if encodes_to(payload, |out| v.encode(desc, out)) => v,
-            _ => TargetValue::Other(payload.to_vec()),
-        };
-        Target::Ext(ExtTarget { desc, value })
+        let value = TargetValue::parse(desc, payload)
+            .unwrap_or_else(|| TargetValue::Other(payload.to_vec()));
+        let raw = (!encodes_to(payload, |out| value.encode(desc, out))).then(|| payload.to_vec());
+        Target::Ext(ExtTarget { desc, value, raw })
     };
     if usize::from(e.target_offset()).saturating_add(tb.len()) != usize::from(e.next_offset()) {
         return Err(bad);

@@ -14,8 +14,10 @@
 //! arguments. Addresses print with `/32` for a full mask, `/N` for a prefix mask, the dotted
 //! mask otherwise; protocols by their `/etc/protocols` name (Debian netbase), else by number.
 
-use super::{Chain, ChainName, IpMatch, IsGoto};
+use super::{Chain, ChainName, ExtTarget, IpMatch, IsGoto, Match};
 use super::{ChainTarget, Rule, Ruleset, Table};
+#[cfg(doc)]
+use crate::ext::{matches::MatchValue, targets::TargetValue};
 use alloc::string::String;
 use core::fmt::{self, Write};
 use core::net::Ipv4Addr;
@@ -102,8 +104,7 @@ fn save_rule(
     write!(out, "-A {chain}")?;
     save_ip(out, &r.ip)?;
     for m in &r.matches {
-        write!(out, " -m {}", m.desc.name)?;
-        m.value.save(out)?;
+        save_match(out, m)?;
     }
     let flag = if r.target.is_goto() || r.ip.goto_flag {
         'g'
@@ -124,8 +125,7 @@ fn save_rule(
         // libiptc cannot parse such a table; say so rather than inventing a chain.
         ChainTarget::Unresolved { .. } => "?",
         ChainTarget::Ext(x) => {
-            write!(out, " -j {}", x.desc.name)?;
-            x.value.save(out)?;
+            save_target(out, x)?;
             ""
         }
     };
@@ -133,6 +133,29 @@ fn save_rule(
         write!(out, " -{flag} {label}")?;
     }
     out.write_str("\n")
+}
+
+/// ` -m NAME OPTIONS`. [`MatchValue::save`] writes `-m NAME OPTIONS` itself (the name can be
+/// an alias: `conntrack` saved as `-m state`); when it writes nothing or fails (a value with
+/// no save form), ` -m NAME` is what can be said.
+fn save_match(out: &mut dyn Write, m: &Match) -> fmt::Result {
+    let mut s = String::new();
+    match m.value.save(&mut s) {
+        Ok(()) if !s.is_empty() => write!(out, " {s}"),
+        _ => write!(out, " -m {}", m.desc.name),
+    }
+}
+
+/// ` -j NAME OPTIONS`. [`TargetValue::save`] may write `-j NAME OPTIONS` (the convention of
+/// [`MatchValue::save`]) or only ` OPTIONS` (after iptables' own ` -j NAME`); both are taken.
+/// A failure leaves ` -j NAME`.
+fn save_target(out: &mut dyn Write, x: &ExtTarget) -> fmt::Result {
+    let mut s = String::new();
+    match x.value.save(&mut s) {
+        Ok(()) if s.starts_with("-j ") => write!(out, " {s}"),
+        Ok(()) => write!(out, " -j {}{s}", x.desc.name),
+        Err(_) => write!(out, " -j {}", x.desc.name),
+    }
 }
 
 /// The `ipt_ip` part, in `print_rule4`'s order.
