@@ -81,12 +81,19 @@ fn get_entries_cuts_payloads_and_names_set_form_keeps_them() {
     assert_eq!(&set[m..m + 2], &[48, 0]);
     assert_eq!(&set[m + 2..m + 31], &junk_name);
     assert_eq!(set[m + 31], 3);
-    assert_eq!(&set[m + 32..m + 48], &[0xAA; 16]);
+    // SET form: the values' own encodings (an `Other` value may or may not be verbatim).
+    let rule = &t.entries[0];
+    let mut menc = Vec::new();
+    rule.matches[0].value.encode(&PRIVATE_TAIL, &mut menc);
+    assert_eq!(&set[m + 32..m + 48], &menc[..]);
+    assert_eq!(&menc[..8], &[0xAA; 8]);
     let tg = m + 48;
-    assert_eq!(
-        &set[tg + 32..tg + 40],
-        &[1, 2, 3, 4, 0xEE, 0xEE, 0xEE, 0xEE]
-    );
+    let Target::Ext(x) = &rule.target else {
+        unreachable!()
+    };
+    let mut tenc = Vec::new();
+    x.value.encode(&SMALL_TARGET, &mut tenc);
+    assert_eq!(&set[tg + 32..tg + 40], &tenc[..]);
     assert_eq!(&set[96..104], &9u64.to_le_bytes());
 
     let get = t.to_get_entries(&[0x0E], &[(100, 200)]);
