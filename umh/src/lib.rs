@@ -3,5 +3,6 @@
 //! - [`capture`]: read a live table back as a SET_REPLACE blob.
 //! - [`oracle`]: the running kernel's verdict on a SET_REPLACE blob, in throwaway namespaces.
 pub mod capture;
+pub mod cli;
 pub mod oracle;
 pub mod sys;
