@@ -5,4 +5,5 @@
 pub mod capture;
 pub mod cli;
 pub mod oracle;
+pub mod service;
 pub mod sys;
