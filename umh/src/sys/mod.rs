@@ -1,1 +1,3 @@
 //! The one choke point for syscalls and `unsafe`.
+pub mod procmem;
+pub mod seccomp;
