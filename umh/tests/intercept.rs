@@ -171,7 +171,8 @@ fn the_filter_is_inherited_by_descendants_and_exec_waits_for_them() {
     let ns = Netns::new();
     // The shell exits at once; its background child lists the table later. exec() must keep
     // serving until that grandchild is gone too, and report the shell's status.
-    let script = "(sleep 0.3; iptables-legacy -A INPUT -j ACCEPT -w 5 && iptables-legacy-save) & exit 7";
+    let script =
+        "(sleep 0.3; iptables-legacy -A INPUT -j ACCEPT -w 5 && iptables-legacy-save) & exit 7";
     let (out, run) = intercepted(&ns, &["sh", "-c", script], PassThrough::new());
     assert_eq!(out.status.code(), Some(7), "{out:?}");
     assert!(out.stdout.contains("-A INPUT -j ACCEPT"), "{out:?}");
@@ -194,16 +195,25 @@ fn the_filter_is_inherited_by_descendants_and_exec_waits_for_them() {
 fn exec_returns_the_exit_status() {
     require_root!();
     let sh = |s: &str| vec![OsString::from("sh"), "-c".into(), s.into()];
-    assert_eq!(exec(&sh("exit 0"), PassThrough::new()).unwrap().code(), Some(0));
-    assert_eq!(exec(&sh("exit 7"), PassThrough::new()).unwrap().code(), Some(7));
+    assert_eq!(
+        exec(&sh("exit 0"), PassThrough::new()).unwrap().code(),
+        Some(0)
+    );
+    assert_eq!(
+        exec(&sh("exit 7"), PassThrough::new()).unwrap().code(),
+        Some(7)
+    );
     assert_eq!(
         exec(&[], PassThrough::new()).unwrap_err().kind(),
         std::io::ErrorKind::InvalidInput
     );
     assert_eq!(
-        exec(&[OsString::from("/nonexistent/bpfilter-test")], PassThrough::new())
-            .unwrap_err()
-            .kind(),
+        exec(
+            &[OsString::from("/nonexistent/bpfilter-test")],
+            PassThrough::new()
+        )
+        .unwrap_err()
+        .kind(),
         std::io::ErrorKind::NotFound
     );
 }
@@ -223,7 +233,11 @@ fn timeout_kills_the_command_and_its_group() {
     .run(PassThrough::new())
     .unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
-    assert!(start.elapsed() < Duration::from_secs(10), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
 }
 
 #[test]
@@ -269,7 +283,13 @@ fn handlers_see_the_socket_s_netns_and_the_caller() {
             Err(Errno::EINVAL)
         }
         fn get(&mut self, r: &Request, _: i32, _: &[u8], len: u32) -> Result<Vec<u8>, Errno> {
-            self.0.push((r.netns_id.ino, r.family, r.caller.euid, r.caller.net_admin, len));
+            self.0.push((
+                r.netns_id.ino,
+                r.family,
+                r.caller.euid,
+                r.caller.net_admin,
+                len,
+            ));
             Err(Errno::ENOENT)
         }
     }

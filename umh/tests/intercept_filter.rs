@@ -29,7 +29,7 @@ fn run(nr: u32, arch: u32, args: [u64; 6]) -> u32 {
     }
     let word = |off: u32| {
         let o = off as usize;
-        assert!(o % 4 == 0 && o + 4 <= data.len(), "load at {o}");
+        assert!(o.is_multiple_of(4) && o + 4 <= data.len(), "load at {o}");
         u32::from_le_bytes(data[o..o + 4].try_into().unwrap())
     };
     let (mut pc, mut acc) = (0usize, 0u32);
@@ -55,14 +55,26 @@ fn run(nr: u32, arch: u32, args: [u64; 6]) -> u32 {
 }
 
 fn sockopt(nr: i32, level: u64, optname: u64) -> u32 {
-    run(nr as u32, AUDIT_ARCH_X86_64, [3, level, optname, 0x1000, 84, 0])
+    run(
+        nr as u32,
+        AUDIT_ARCH_X86_64,
+        [3, level, optname, 0x1000, 84, 0],
+    )
 }
 
 #[test]
 fn traps_exactly_the_ipt_ranges() {
     for opt in 0..200u64 {
-        let set = if (64..66).contains(&opt) { NOTIF } else { ALLOW };
-        let get = if (64..68).contains(&opt) { NOTIF } else { ALLOW };
+        let set = if (64..66).contains(&opt) {
+            NOTIF
+        } else {
+            ALLOW
+        };
+        let get = if (64..68).contains(&opt) {
+            NOTIF
+        } else {
+            ALLOW
+        };
         assert_eq!(sockopt(NR_SETSOCKOPT, 0, opt), set, "set {opt}");
         assert_eq!(sockopt(NR_GETSOCKOPT, 0, opt), get, "get {opt}");
     }
@@ -79,8 +91,16 @@ fn traps_exactly_the_ipt_ranges() {
 fn high_halves_are_ignored_like_the_kernel_does() {
     // The kernel truncates int arguments, so these ARE SOL_IP/IPT_SO_GET_INFO to it.
     for hi in [0u64, 0xffff_ffff, 0xdead, 0x8000_0000] {
-        assert_eq!(sockopt(NR_GETSOCKOPT, hi << 32, (hi << 32) | 64), NOTIF, "{hi:#x}");
-        assert_eq!(sockopt(NR_SETSOCKOPT, hi << 32, (hi << 32) | 65), NOTIF, "{hi:#x}");
+        assert_eq!(
+            sockopt(NR_GETSOCKOPT, hi << 32, (hi << 32) | 64),
+            NOTIF,
+            "{hi:#x}"
+        );
+        assert_eq!(
+            sockopt(NR_SETSOCKOPT, hi << 32, (hi << 32) | 65),
+            NOTIF,
+            "{hi:#x}"
+        );
         assert_eq!(sockopt(NR_GETSOCKOPT, (hi << 32) | 1, 64), ALLOW, "{hi:#x}");
     }
 }
@@ -97,8 +117,18 @@ fn other_syscalls_abis_and_io_uring() {
         assert_eq!(run(nr, AUDIT_ARCH_I386, [0; 6]), KILL);
     }
     // x32 numbers (bit 30): 541/542 are x32 setsockopt/getsockopt.
-    assert_eq!(run(X32_SYSCALL_BIT | 541, AUDIT_ARCH_X86_64, [3, 0, 64, 0, 0, 0]), KILL);
-    assert_eq!(run(X32_SYSCALL_BIT | 55, AUDIT_ARCH_X86_64, [3, 0, 64, 0, 0, 0]), KILL);
+    assert_eq!(
+        run(
+            X32_SYSCALL_BIT | 541,
+            AUDIT_ARCH_X86_64,
+            [3, 0, 64, 0, 0, 0]
+        ),
+        KILL
+    );
+    assert_eq!(
+        run(X32_SYSCALL_BIT | 55, AUDIT_ARCH_X86_64, [3, 0, 64, 0, 0, 0]),
+        KILL
+    );
 }
 
 const NOT_IPT: &str = r#"
@@ -168,7 +198,11 @@ fn io_uring_is_refused_with_enosys() {
     let ns = Netns::new();
     let plain = direct(&ns, &[python(), "-c", URING]);
     let (out, _) = intercepted(&ns, &[python(), "-c", URING], PassThrough::new());
-    assert_eq!(out.stdout.trim(), "ENOSYS", "{out:?} (without the filter: {plain:?})");
+    assert_eq!(
+        out.stdout.trim(),
+        "ENOSYS",
+        "{out:?} (without the filter: {plain:?})"
+    );
 }
 
 /// GET_INFO and SET_ADD_COUNTERS from Python, printing the errno of each.
@@ -216,12 +250,24 @@ fn reply_contract_overlong_get_and_side_write_faults() {
         out.stdout.trim().to_string()
     };
     // A get reply longer than the caller's buffer is refused, never written past *optlen.
-    let over = Contract { get_len: 85, side_write_addr: 8, ignore_fault: true };
+    let over = Contract {
+        get_len: 85,
+        side_write_addr: 8,
+        ignore_fault: true,
+    };
     assert_eq!(py(over), "EINVAL ok");
     // A faulting side write: ignored (SET_REPLACE's counters) or EFAULT.
-    let strict = Contract { get_len: 84, side_write_addr: 8, ignore_fault: false };
+    let strict = Contract {
+        get_len: 84,
+        side_write_addr: 8,
+        ignore_fault: false,
+    };
     assert_eq!(py(strict), "ok84 EFAULT");
-    let shorter = Contract { get_len: 10, side_write_addr: 8, ignore_fault: true };
+    let shorter = Contract {
+        get_len: 10,
+        side_write_addr: 8,
+        ignore_fault: true,
+    };
     // *optlen follows the reply's length.
     assert_eq!(py(shorter), "ok10 ok");
 }

@@ -21,9 +21,17 @@ fn both_ways(prefix: &[&str]) -> (String, u64, Vec<CallResult>) {
     let (ours, run) = intercepted(&ns, &cmd, PassThrough::new());
     assert!(kernel.status.success(), "{kernel:?}");
     assert!(ours.status.success(), "{ours:?}");
-    let (k, o): (Vec<&str>, Vec<&str>) = (kernel.stdout.lines().collect(), ours.stdout.lines().collect());
+    let (k, o): (Vec<&str>, Vec<&str>) = (
+        kernel.stdout.lines().collect(),
+        ours.stdout.lines().collect(),
+    );
     for (kl, ol) in k.iter().zip(&o) {
-        assert_eq!(ol, kl, "call {:?} differs (kernel first)", kl.split(' ').next());
+        assert_eq!(
+            ol,
+            kl,
+            "call {:?} differs (kernel first)",
+            kl.split(' ').next()
+        );
     }
     assert_eq!(k.len(), o.len());
     let results = run.stats.calls.iter().map(|r| r.result).collect();
@@ -50,7 +58,11 @@ fn root_without_net_admin() {
     if !have("setpriv") {
         return;
     }
-    let (out, _, results) = both_ways(&["setpriv", "--inh-caps=-net_admin", "--bounding-set=-net_admin"]);
+    let (out, _, results) = both_ways(&[
+        "setpriv",
+        "--inh-caps=-net_admin",
+        "--bounding-set=-net_admin",
+    ]);
     assert!(out.contains("info EPERM"), "{out}");
     // EINVAL for a negative length and EFAULT for an unreadable *optlen come before EPERM.
     assert!(out.contains("info-neg EINVAL"), "{out}");

@@ -101,6 +101,7 @@ pub(super) fn caller(tid: u32, netns: BorrowedFd<'_>) -> io::Result<Caller> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

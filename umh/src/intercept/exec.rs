@@ -9,12 +9,12 @@ use std::ffi::OsString;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::process::CommandExt;
-use std::process::{Command, ExitStatus};
+use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, Instant};
 
 use super::{service, SockoptHandler, Stats};
 use crate::sys::procmem;
-use crate::sys::seccomp;
+use crate::sys::seccomp::{self, Listener};
 
 /// How long to keep serving after a timeout killed the command's process group.
 const KILL_GRACE: Duration = Duration::from_secs(5);
@@ -97,57 +97,13 @@ impl Exec {
             self.join_netns.as_ref().map(|f| f.as_fd()),
             self.new_netns,
         )?;
-        // An unreaped child's pid cannot be reused, so this pidfd is the child's.
-        let child_pidfd = procmem::pidfd_open(child.id())?;
-        let mut stats = Stats::default();
-        let mut status: Option<ExitStatus> = None;
-        let mut deadline = self.timeout.map(|t| Instant::now() + t);
-        let mut killed = false;
-
-        loop {
-            let slice = match deadline {
-                Some(d) => d.saturating_duration_since(Instant::now()),
-                None => POLL_SLICE,
-            };
-            let extra = if status.is_none() {
-                Some(child_pidfd.as_fd())
-            } else {
-                None
-            };
-            let wake = listener.wait(extra, slice)?;
-            if wake.notif {
-                match listener.recv() {
-                    Ok(n) => stats.record(service::serve(&listener, &mut handler, &n)),
-                    // ENOENT: the task died before we picked it up; EINTR: retry.
-                    Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::EINTR)) => {}
-                    Err(e) => return Err(e),
-                }
-                continue;
-            }
-            if wake.extra && status.is_none() {
-                status = child.try_wait()?;
-            }
-            if wake.hangup {
-                break;
-            }
-            if let Some(d) = deadline {
-                if Instant::now() >= d {
-                    if killed {
-                        break;
-                    }
-                    // The command runs in its own process group (pgid = its pid).
-                    let _ = procmem::signal_process_group(child.id(), libc::SIGKILL);
-                    let _ = child.kill();
-                    killed = true;
-                    deadline = Some(Instant::now() + KILL_GRACE);
-                }
-            }
+        let served = serve_until_gone(&mut child, &listener, &mut handler, self.timeout);
+        if served.is_err() {
+            // Never leave a command behind that nobody answers.
+            let _ = child.kill();
+            let _ = child.wait();
         }
-        let status = match status {
-            Some(s) => s,
-            // The listener hung up, so the child has exited; only the reaping is left.
-            None => child.wait()?,
-        };
+        let (status, stats, killed) = served?;
         if killed {
             return Err(io::Error::new(
                 io::ErrorKind::TimedOut,
@@ -156,6 +112,68 @@ impl Exec {
         }
         Ok(Outcome { status, stats })
     }
+}
+
+/// The service loop: answer notifications until the listener hangs up (no filtered task is
+/// left). Returns the child's status, the statistics, and whether the timeout killed it.
+fn serve_until_gone<H: SockoptHandler>(
+    child: &mut Child,
+    listener: &Listener,
+    handler: &mut H,
+    timeout: Option<Duration>,
+) -> io::Result<(ExitStatus, Stats, bool)> {
+    // An unreaped child's pid cannot be reused, so this pidfd is the child's.
+    let child_pidfd = procmem::pidfd_open(child.id())?;
+    let mut stats = Stats::default();
+    let mut status: Option<ExitStatus> = None;
+    let mut deadline = timeout.map(|t| Instant::now() + t);
+    let mut killed = false;
+
+    loop {
+        let slice = match deadline {
+            Some(d) => d.saturating_duration_since(Instant::now()),
+            None => POLL_SLICE,
+        };
+        let extra = if status.is_none() {
+            Some(child_pidfd.as_fd())
+        } else {
+            None
+        };
+        let wake = listener.wait(extra, slice)?;
+        if wake.notif {
+            match listener.recv() {
+                Ok(n) => stats.record(service::serve(listener, handler, &n)),
+                // ENOENT: the task died before we picked it up; EINTR: retry.
+                Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::EINTR)) => {}
+                Err(e) => return Err(e),
+            }
+            continue;
+        }
+        if wake.extra && status.is_none() {
+            status = child.try_wait()?;
+        }
+        if wake.hangup {
+            break;
+        }
+        if let Some(d) = deadline {
+            if Instant::now() >= d {
+                if killed {
+                    break;
+                }
+                // The command runs in its own process group (pgid = its pid).
+                let _ = procmem::signal_process_group(child.id(), libc::SIGKILL);
+                let _ = child.kill();
+                killed = true;
+                deadline = Some(Instant::now() + KILL_GRACE);
+            }
+        }
+    }
+    let status = match status {
+        Some(s) => s,
+        // The listener hung up, so the child has exited; only the reaping is left.
+        None => child.wait()?,
+    };
+    Ok((status, stats, killed))
 }
 
 /// Run `cmd` under the filter, answering its IPT_SO_* calls with `handler`, until it and all its

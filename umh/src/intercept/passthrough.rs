@@ -1,6 +1,6 @@
 //! Handlers that let the kernel's x_tables answer: for tests and for measuring the service.
 
-use std::collections::HashMap;
+use std::collections::hash_map::{Entry, HashMap};
 use std::os::fd::{AsFd, OwnedFd};
 
 use bpfilter_core::uapi::IPT_SO_SET_REPLACE;
@@ -40,17 +40,19 @@ impl PassThrough {
     }
 
     fn socket(&mut self, ctx: &Request) -> Result<&OwnedFd, Errno> {
-        if !self.sockets.contains_key(&ctx.netns_id) {
-            let s = procmem::socket_in_netns(
-                ctx.netns.as_fd(),
-                libc::AF_INET,
-                libc::SOCK_RAW,
-                libc::IPPROTO_RAW,
-            )
-            .map_err(|e| Errno::from_io(&e))?;
-            self.sockets.insert(ctx.netns_id, s);
+        match self.sockets.entry(ctx.netns_id) {
+            Entry::Occupied(e) => Ok(e.into_mut()),
+            Entry::Vacant(v) => {
+                let s = procmem::socket_in_netns(
+                    ctx.netns.as_fd(),
+                    libc::AF_INET,
+                    libc::SOCK_RAW,
+                    libc::IPPROTO_RAW,
+                )
+                .map_err(|e| Errno::from_io(&e))?;
+                Ok(v.insert(s))
+            }
         }
-        self.sockets.get(&ctx.netns_id).ok_or(Errno::EIO)
     }
 }
 

@@ -4,7 +4,9 @@ use std::io;
 use std::os::fd::AsFd;
 use std::time::Instant;
 
-use super::{creds, Call, CallRecord, CallResult, Errno, NsId, Request, SockoptHandler, MAX_OPTLEN};
+use super::{
+    creds, Call, CallRecord, CallResult, Errno, NsId, Request, SockoptHandler, MAX_OPTLEN,
+};
 use crate::sys::procmem;
 use crate::sys::seccomp::{
     Listener, Notif, Response, AUDIT_ARCH_X86_64, IPT_GET_MAX, IPT_GET_MIN, IPT_SET_MAX,

@@ -41,13 +41,18 @@ pub fn read_mem(pid: u32, addr: u64, len: usize) -> io::Result<Vec<u8>> {
             iov_len: rest,
         };
         let rem = remote(addr.wrapping_add(done as u64), rest)?;
-        let pid = libc::pid_t::try_from(pid).map_err(|_| io::Error::from_raw_os_error(libc::ESRCH))?;
+        let pid =
+            libc::pid_t::try_from(pid).map_err(|_| io::Error::from_raw_os_error(libc::ESRCH))?;
         // SAFETY: `local` points at `rest` writable bytes of `buf`; the remote iovec is only
         // interpreted in the other process's address space by the kernel.
         let n = unsafe { libc::process_vm_readv(pid, &local, 1, &rem, 1, 0) };
         if n < 0 {
             let e = io::Error::last_os_error();
-            return Err(if e.raw_os_error() == Some(libc::EFAULT) { efault() } else { e });
+            return Err(if e.raw_os_error() == Some(libc::EFAULT) {
+                efault()
+            } else {
+                e
+            });
         }
         if n == 0 {
             return Err(efault());
@@ -70,12 +75,17 @@ pub fn write_mem(pid: u32, addr: u64, data: &[u8]) -> io::Result<()> {
             iov_len: rest,
         };
         let rem = remote(addr.wrapping_add(done as u64), rest)?;
-        let pid = libc::pid_t::try_from(pid).map_err(|_| io::Error::from_raw_os_error(libc::ESRCH))?;
+        let pid =
+            libc::pid_t::try_from(pid).map_err(|_| io::Error::from_raw_os_error(libc::ESRCH))?;
         // SAFETY: `local` points at `rest` readable bytes of `data`.
         let n = unsafe { libc::process_vm_writev(pid, &local, 1, &rem, 1, 0) };
         if n < 0 {
             let e = io::Error::last_os_error();
-            return Err(if e.raw_os_error() == Some(libc::EFAULT) { efault() } else { e });
+            return Err(if e.raw_os_error() == Some(libc::EFAULT) {
+                efault()
+            } else {
+                e
+            });
         }
         if n == 0 {
             return Err(efault());
@@ -211,7 +221,8 @@ pub fn userns_owner_uid(userns: BorrowedFd<'_>) -> io::Result<u32> {
 /// `kill(-pgid, sig)`: signal a whole process group (used for a command started in its own
 /// group, on timeout).
 pub fn signal_process_group(pgid: u32, sig: i32) -> io::Result<()> {
-    let pgid = libc::pid_t::try_from(pgid).map_err(|_| io::Error::from_raw_os_error(libc::ESRCH))?;
+    let pgid =
+        libc::pid_t::try_from(pgid).map_err(|_| io::Error::from_raw_os_error(libc::ESRCH))?;
     if pgid <= 1 {
         return Err(io::Error::from_raw_os_error(libc::EINVAL));
     }
@@ -264,11 +275,24 @@ pub fn raw_setsockopt(fd: BorrowedFd<'_>, level: i32, name: i32, optval: &[u8]) 
 }
 
 /// `getsockopt(fd, level, name, buf, &len)` with `len = buf.len()` in; returns `len` out.
-pub fn raw_getsockopt(fd: BorrowedFd<'_>, level: i32, name: i32, buf: &mut [u8]) -> io::Result<usize> {
+pub fn raw_getsockopt(
+    fd: BorrowedFd<'_>,
+    level: i32,
+    name: i32,
+    buf: &mut [u8],
+) -> io::Result<usize> {
     let mut len = libc::socklen_t::try_from(buf.len())
         .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
     // SAFETY: `buf` is writable for `len` bytes and `len` is a valid socklen_t.
-    let rc = unsafe { libc::getsockopt(fd.as_raw_fd(), level, name, buf.as_mut_ptr().cast(), &mut len) };
+    let rc = unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            buf.as_mut_ptr().cast(),
+            &mut len,
+        )
+    };
     if rc != 0 {
         return Err(io::Error::last_os_error());
     }
@@ -276,6 +300,7 @@ pub fn raw_getsockopt(fd: BorrowedFd<'_>, level: i32, name: i32, buf: &mut [u8])
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -321,15 +346,22 @@ mod tests {
         };
         assert_ne!(p, libc::MAP_FAILED);
         // SAFETY: the second page lies inside the mapping.
-        assert_eq!(unsafe { libc::mprotect(p.cast::<u8>().add(page).cast(), page, libc::PROT_NONE) }, 0);
+        assert_eq!(
+            unsafe { libc::mprotect(p.cast::<u8>().add(page).cast(), page, libc::PROT_NONE) },
+            0
+        );
         let base = p as u64;
         assert_eq!(read_mem(me(), base + page as u64 - 8, 8).unwrap().len(), 8);
         assert_eq!(
-            read_mem(me(), base + page as u64 - 8, 16).unwrap_err().raw_os_error(),
+            read_mem(me(), base + page as u64 - 8, 16)
+                .unwrap_err()
+                .raw_os_error(),
             Some(libc::EFAULT)
         );
         assert_eq!(
-            write_mem(me(), base + page as u64 - 8, &[0; 16]).unwrap_err().raw_os_error(),
+            write_mem(me(), base + page as u64 - 8, &[0; 16])
+                .unwrap_err()
+                .raw_os_error(),
             Some(libc::EFAULT)
         );
         // SAFETY: the mapping made above.

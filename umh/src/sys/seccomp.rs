@@ -153,7 +153,8 @@ pub const IPT_FILTER: [libc::sock_filter; 23] = [
     /* 18 */ jmp(JGE_K, IPT_GET_MAX, 18, ALLOW, NOTIF),
     /* 19 ALLOW */ ret(libc::SECCOMP_RET_ALLOW),
     /* 20 NOTIF */ ret(libc::SECCOMP_RET_USER_NOTIF),
-    /* 21 ENOSYS */ ret(libc::SECCOMP_RET_ERRNO | (libc::ENOSYS as u32 & libc::SECCOMP_RET_DATA)),
+    /* 21 ENOSYS */
+    ret(libc::SECCOMP_RET_ERRNO | (libc::ENOSYS as u32 & libc::SECCOMP_RET_DATA)),
     /* 22 KILL */ ret(libc::SECCOMP_RET_KILL_PROCESS),
 ];
 
@@ -579,6 +580,7 @@ impl Listener {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

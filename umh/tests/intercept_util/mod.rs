@@ -30,8 +30,7 @@ pub fn is_root() -> bool {
 #[macro_export]
 macro_rules! require_root {
     () => {
-        if !$crate::intercept_util::is_root() || !$crate::intercept_util::have("iptables-legacy")
-        {
+        if !$crate::intercept_util::is_root() || !$crate::intercept_util::have("iptables-legacy") {
             eprintln!("skipped: needs root and iptables-legacy");
             return;
         }
@@ -154,7 +153,9 @@ pub fn intercepted<H: SockoptHandler>(
 /// Run `args` in `netns` without interception (`nsenter --net`), bounded by [`LIMIT`].
 pub fn direct(netns: &Netns, args: &[&str]) -> Output {
     let mut cmd = Command::new("nsenter");
-    cmd.arg(format!("--net={}", netns.path())).arg("--").args(args);
+    cmd.arg(format!("--net={}", netns.path()))
+        .arg("--")
+        .args(args);
     bounded_output(cmd)
 }
 
