@@ -134,9 +134,11 @@ pub struct Caller {
     /// The caller's user namespace.
     pub userns: NsId,
     /// Whether the caller has `CAP_NET_ADMIN` over the socket's network namespace: the kernel's
-    /// `ns_capable(sock_net(sk)->user_ns, CAP_NET_ADMIN)`, i.e. `CapEff` bit 12 if the caller
-    /// lives in the user namespace owning the netns, or the caller's euid owns an intermediate
-    /// child user namespace of the caller's own (then it has every capability there), else no.
+    /// `ns_capable(sock_net(sk)->user_ns, CAP_NET_ADMIN)`. Yes if the caller lives in the user
+    /// namespace owning the netns and `CapEff` has bit 12; yes if that namespace descends from
+    /// a child of the caller's user namespace created by the caller's euid (an owner has every
+    /// capability there); no otherwise — in particular for a caller in a *child* user namespace,
+    /// whatever its `CapEff`.
     pub net_admin: bool,
 }
 
@@ -223,7 +225,8 @@ pub trait SockoptHandler {
 
     /// `getsockopt(SOL_IP, optname, optval, &optlen)`. `optval_in` is the caller's buffer as it
     /// was (`optlen` bytes). `Ok(bytes)` (at most `optlen` of them) is written to `optval`,
-    /// `*optlen` is set to `bytes.len()`, and the call returns 0.
+    /// `*optlen` is set to `bytes.len()`, and the call returns 0. Where the kernel writes
+    /// nothing and leaves `*optlen` alone (a successful GET_REVISION_*), return `optval_in`.
     fn get(
         &mut self,
         ctx: &Request,
