@@ -330,6 +330,15 @@ impl TargetValue {
         Some(())
     }
 
+    /// Append the payload as GET_ENTRIES returns it once the kernel has accepted the rule:
+    /// [`TargetValue::encode`], then what the kernel changes (see [`kernel_view`]).
+    pub fn encode_kernel_view(&self, desc: &ExtDesc, out: &mut Vec<u8>) -> Option<()> {
+        let start = out.len();
+        self.encode(desc, out)?;
+        kernel_view(desc, out.get_mut(start..)?);
+        Some(())
+    }
+
     /// Print the target part of the `iptables-legacy-save` line, `-j NAME ARGS`, without a
     /// leading space, as iptables 1.8.9 prints it from the GET_ENTRIES view of this value.
     pub fn save(&self, desc: &ExtDesc, out: &mut dyn fmt::Write) -> fmt::Result {
@@ -337,17 +346,29 @@ impl TargetValue {
         if selected != desc.revision {
             return write!(out, "-j {} [unsupported revision]", desc.name);
         }
-        // GET_ENTRIES copies only `usersize` bytes; iptables-save prints from that copy.
+        // iptables-save prints from what GET_ENTRIES hands it.
         let mut view = Vec::new();
-        self.encode(desc, &mut view).ok_or(fmt::Error)?;
-        if desc.usersize != 0 {
-            for b in view.iter_mut().skip(desc.usersize) {
-                *b = 0;
-            }
-        }
+        self.encode_kernel_view(desc, &mut view).ok_or(fmt::Error)?;
         Self::read_typed(desc, &view)
             .ok_or(fmt::Error)?
             .save_typed(desc, out)
+    }
+}
+
+/// Turn an accepted payload (as sent, `XT_ALIGN(desc.size)` bytes) into what GET_ENTRIES
+/// returns for it: the bytes from `desc.usersize` on are zeroed when `usersize` is set (the
+/// kernel copies only that much; for `CT` revisions 1 and 2 this cuts the timeout name to 4
+/// bytes), and the one checkentry that rewrites its payload in place, `SET` revision 0's
+/// `compat_flags`, is applied. Other checkentry writes land beyond `usersize` (kernel
+/// pointers) and so are invisible.
+pub fn kernel_view(desc: &ExtDesc, payload: &mut [u8]) {
+    if desc.usersize != 0 {
+        for b in payload.iter_mut().skip(desc.usersize) {
+            *b = 0;
+        }
+    }
+    if desc.name == "SET" && desc.revision == 0 {
+        set::compat_flags_v0(payload);
     }
 }
 

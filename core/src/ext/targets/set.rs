@@ -123,6 +123,41 @@ fn check_set_v3(ctx: &CheckCtx<'_>, p: &[u8]) -> Result<(), Errno> {
     Ok(())
 }
 
+/// `IPSET_MATCH_INV` in `xt_set_info_v0.u.flags[0]`.
+const IPSET_MATCH_INV: u32 = 0x04;
+/// `IPSET_SRC`.
+const IPSET_SRC: u32 = 0x01;
+/// `IPSET_INV_MATCH` (`enum ip_set_kopt`).
+const IPSET_INV_MATCH: u8 = 0x01;
+
+/// `compat_flags`, which `set_target_v0_checkentry` applies to the kernel's copy of both
+/// `xt_set_info_v0` on success, so GET_ENTRIES returns them changed: `u.compat.dim` (byte
+/// +28) becomes the number of leading non-zero `u.flags[0..5]`, and `u.compat.flags` (byte
+/// +29) gains `IPSET_INV_MATCH` and one `1 << dim` bit per `IPSET_SRC` dimension.
+pub(crate) fn compat_flags_v0(payload: &mut [u8]) {
+    for base in [0usize, 32] {
+        let r = Rd(payload.get(base..).unwrap_or(&[]));
+        let flags: [u32; 5] =
+            core::array::from_fn(|i| r.u32(4usize.saturating_add(i.saturating_mul(4))));
+        let mut compat_flags = r.u8(29);
+        if flags.first().is_some_and(|f| f & IPSET_MATCH_INV != 0) {
+            compat_flags |= IPSET_INV_MATCH;
+        }
+        let mut dim: u8 = 0;
+        for f in flags.iter().take_while(|&&f| f != 0) {
+            dim = dim.saturating_add(1);
+            if f & IPSET_SRC != 0 {
+                compat_flags |= 1u8.checked_shl(u32::from(dim)).unwrap_or(0);
+            }
+        }
+        for (off, v) in [(28usize, dim), (29, compat_flags)] {
+            if let Some(b) = base.checked_add(off).and_then(|o| payload.get_mut(o)) {
+                *b = v;
+            }
+        }
+    }
+}
+
 /// `struct xt_set_info`: one set reference.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SetRef {
