@@ -59,7 +59,7 @@
 //!   32-byte header (at least `desc.size` bytes; a valid blob has `XT_ALIGN(desc.size)`).
 //!   The typed variant is returned only when re-encoding it reproduces the first
 //!   `desc.size` payload bytes exactly; otherwise (non-zero struct padding, garbage in
-//!   kernel-private fields) the bytes are kept as [`TargetValue::Other`]. So
+//!   kernel-private fields) those bytes are kept as [`TargetValue::Other`]. So
 //!   `encode(parse(p))` always equals `p[..size]` followed by zeros.
 //! * [`TargetValue::encode`]`(desc, out)` appends exactly `XT_ALIGN(desc.size)` bytes, the
 //!   padding after `desc.size` zeroed, as iptables-legacy writes them. It returns `None` (and
@@ -186,9 +186,9 @@ macro_rules! target_values {
         #[derive(Clone, Debug, PartialEq, Eq)]
         pub enum TargetValue {
             $( $(#[$doc])* $variant($ty), )*
-            /// A payload kept verbatim: an extension without a typed form for this revision
-            /// (`SET` revision 0, the standard and ERROR targets), or bytes the typed form
-            /// cannot reproduce.
+            /// A payload kept verbatim (its first `desc.size` bytes): an extension without a
+            /// typed form for this revision (`SET` revision 0, the standard and ERROR
+            /// targets), or bytes the typed form cannot reproduce.
             Other(Vec<u8>),
         }
 
@@ -295,19 +295,18 @@ target_values! {
 impl TargetValue {
     /// Parse a target payload for `desc` (the bytes after the 32-byte header). `None` if the
     /// payload is shorter than `desc.size`. The typed variant is chosen only if it
-    /// re-encodes to the same first `desc.size` bytes, else [`TargetValue::Other`] keeps the
-    /// first `XT_ALIGN(desc.size)` bytes.
+    /// re-encodes to the same first `desc.size` bytes, else [`TargetValue::Other`] keeps
+    /// those `desc.size` bytes (the alignment padding is not kept: the kernel never returns
+    /// it and iptables writes zeros).
     pub fn parse(desc: &ExtDesc, payload: &[u8]) -> Option<Self> {
         let head = payload.get(..desc.size)?;
-        let aligned = xt_align(desc.size)?;
         if let Some(v) = Self::read_typed(desc, payload) {
             let mut buf = Vec::new();
             if v.encode(desc, &mut buf).is_some() && buf.get(..desc.size) == Some(head) {
                 return Some(v);
             }
         }
-        let keep = payload.get(..aligned).unwrap_or(payload);
-        Some(TargetValue::Other(keep.to_vec()))
+        Some(TargetValue::Other(head.to_vec()))
     }
 
     /// Append exactly `XT_ALIGN(desc.size)` payload bytes: the value laid out as revision
