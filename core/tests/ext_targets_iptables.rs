@@ -373,8 +373,6 @@ static GOLDEN: &[G] = &[
     G { t: "raw", h: 3, p: 0, i: 0x00, n: "CT", r: 2, pl: "00000000000000000000000000000000000000000000000000000000666f6f0000000000000000000000000000000000000000000000000000000000000000000000000000000000", m: "", e: "EINVAL", s: None },
     // iptables-legacy -t raw -A PREROUTING -j TRACE
     G { t: "raw", h: 0, p: 0, i: 0x00, n: "TRACE", r: 0, pl: "", m: "", e: "OK", s: Some("-j TRACE") },
-    // iptables-legacy -t raw -A OUTPUT -j NOTRACK
-    G { t: "raw", h: 3, p: 0, i: 0x00, n: "CT", r: 2, pl: "030000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000", m: "", e: "OK", s: Some("-j NOTRACK") },
     // iptables-legacy -t filter -A OUTPUT -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1400
     G { t: "filter", h: 3, p: 6, i: 0x00, n: "TCPMSS", r: 0, pl: "7805000000000000", m: "30007463700000000000000000000000000000000000000000000000000000000000ffff0000ffff0006020000000000", e: "OK", s: Some("-j TCPMSS --set-mss 1400") },
     // iptables-legacy -t filter -A OUTPUT -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu
@@ -607,4 +605,16 @@ static GOLDEN: &[G] = &[
     G { t: "filter", h: 3, p: 0, i: 0x00, n: "RATEEST", r: 0, pl: "65737430000000000000000000000000ff020000000000000000000000000000", m: "", e: "OK", s: Some("-j RATEEST --rateest-name est0 --rateest-interval 500.0ms --rateest-ewmalog 2.0s") },
     // iptables-legacy -t filter -A OUTPUT -j IDLETIMER --timeout 3600 --label idle_x
     G { t: "filter", h: 3, p: 0, i: 0x00, n: "IDLETIMER", r: 1, pl: "100e000069646c655f780000000000000000000000000000000000000000000000000000000000000000000000000000", m: "", e: "OK", s: Some("-j IDLETIMER --timeout 3600 --label idle_x") },
+    // iptables-legacy -t filter -A OUTPUT -j LOG --log-prefix "test: " --log-ip-options
+    G { t: "filter", h: 3, p: 0, i: 0x00, n: "LOG", r: 0, pl: "0404746573743a20000000000000000000000000000000000000000000000000", m: "", e: "OK", s: Some("-j LOG --log-prefix \"test: \" --log-ip-options") },
+    // iptables-legacy -t filter -A OUTPUT -j LOG --log-prefix "test: " --log-tcp-options
+    G { t: "filter", h: 3, p: 0, i: 0x00, n: "LOG", r: 0, pl: "0402746573743a20000000000000000000000000000000000000000000000000", m: "", e: "OK", s: Some("-j LOG --log-prefix \"test: \" --log-tcp-options") },
+    // iptables-legacy -t filter -A OUTPUT -j LOG --log-prefix "test: " --log-tcp-sequence
+    G { t: "filter", h: 3, p: 0, i: 0x00, n: "LOG", r: 0, pl: "0401746573743a20000000000000000000000000000000000000000000000000", m: "", e: "OK", s: Some("-j LOG --log-prefix \"test: \" --log-tcp-sequence") },
+    // iptables-legacy -t filter -A OUTPUT -j LOG --log-prefix "test: " --log-uid
+    G { t: "filter", h: 3, p: 0, i: 0x00, n: "LOG", r: 0, pl: "0408746573743a20000000000000000000000000000000000000000000000000", m: "", e: "OK", s: Some("-j LOG --log-prefix \"test: \" --log-uid") },
+    // iptables-legacy -t filter -A OUTPUT -j NFLOG --nflog-range 4294967295
+    G { t: "filter", h: 3, p: 0, i: 0x00, n: "NFLOG", r: 0, pl: "ffffffff00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000", m: "", e: "OK", s: Some("-j NFLOG --nflog-range 4294967295") },
+    // iptables-legacy -t filter -A OUTPUT -j NFLOG --nflog-size 1
+    G { t: "filter", h: 3, p: 0, i: 0x00, n: "NFLOG", r: 0, pl: "0100000000000000010000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000", m: "", e: "OK", s: Some("-j NFLOG --nflog-size 1") },
 ];

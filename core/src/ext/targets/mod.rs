@@ -11,6 +11,14 @@
 //! `targetsize` and `usersize` on x86_64, the table/hook/protocol restrictions, and the
 //! target's `checkentry` reproduced from the kernel source with the same errno.
 //!
+//! Sources: the registrations and checkentry functions were read from Debian's
+//! linux-source-6.12 (6.12.117: `net/netfilter/xt_*.c`, `net/ipv4/netfilter/ipt_*.c`), the
+//! revisions from `IPT_SO_GET_REVISION_TARGET`, and every descriptor and check was then
+//! confirmed against the running 6.18 kernel case by case (`core/tests/ext_targets_kernel.rs`,
+//! ~1000 `SET_REPLACE`s in throw-away namespaces, all matching). The `iptables-save` output
+//! was read from iptables' `extensions/libxt_*.c` and confirmed against Debian's
+//! iptables-legacy 1.8.9 (`core/tests/ext_targets_iptables.rs` and the same corpus).
+//!
 //! Where a checkentry consults kernel state (conntrack helpers, timeout policies, ipsets,
 //! IDLETIMER timers, RATEEST estimators, LSM contexts), the model is a fresh network
 //! namespace on an otherwise idle kernel; each module says what that means for it.
