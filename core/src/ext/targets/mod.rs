@@ -71,9 +71,10 @@
 //!   `encode(parse(p))` always equals `p[..size]` followed by zeros.
 //! * [`TargetValue::encode`]`(desc, out)` appends exactly `XT_ALIGN(desc.size)` bytes, the
 //!   padding after `desc.size` zeroed, as iptables-legacy writes them. It returns `None` (and
-//!   appends nothing) if the value is not of `desc`'s extension. GET_ENTRIES must further zero
-//!   the bytes from `desc.usersize` on (when non-zero); `encode` does not, because that is the
-//!   kernel's view, not what iptables sends.
+//!   appends nothing) if the value is not of `desc`'s extension.
+//! * [`TargetValue::encode_kernel_view`]`(desc, out)` appends what GET_ENTRIES returns for an
+//!   accepted rule instead ([`kernel_view`]): the bytes from `desc.usersize` on zeroed, and
+//!   `SET` revision 0's in-place `compat_flags` rewrite applied.
 //! * [`TargetValue::save`]`(desc, out)` prints the whole target part of an
 //!   `iptables-legacy-save` rule, `-j NAME ARGS`, without a leading space, exactly as Debian's
 //!   iptables 1.8.9 prints it for what GET_ENTRIES returns: it applies the `usersize`
