@@ -71,7 +71,10 @@ fn user2credits_byte(avg: u64) -> u32 {
 }
 
 /// `hashlimit_mt_check_common()` for an IPv4 rule. Creating or finding the per-namespace
-/// hash table afterwards only fails on OOM.
+/// hash table afterwards only fails on OOM, with one exception this per-entry check cannot
+/// see: on 6.18 a rule whose name already belongs to a table (of the old ruleset or of an
+/// earlier rule in the same blob) with the other RATE_MATCH setting fails with EINVAL
+/// (measured: RATE_MATCH then plain, in either order, in one blob → EINVAL).
 fn check_common(cfg: &Cfg, revision: u8) -> Result<(), Errno> {
     if cfg.gc_interval == 0 || cfg.expire == 0 {
         return Err(Errno::EINVAL);
@@ -80,6 +83,11 @@ fn check_common(cfg: &Cfg, revision: u8) -> Result<(), Errno> {
         return Err(Errno::EINVAL);
     }
     if cfg.mode & !MODE_ALL != 0 {
+        return Err(Errno::EINVAL);
+    }
+    // Measured on 6.18 (not in older sources): RATE_MATCH is a revision-3 mode; revisions
+    // 1 and 2 reject it with EINVAL before the rate checks below.
+    if revision < 3 && cfg.mode & MODE_RATE_MATCH != 0 {
         return Err(Errno::EINVAL);
     }
     if revision >= 3 && cfg.mode & MODE_RATE_MATCH != 0 {

@@ -19,8 +19,9 @@ const MODIFIERS: u8 = 0x30;
 const REAP: u8 = 0x20;
 /// `XT_RECENT_VALID_FLAGS`.
 const VALID: u8 = 0x3F;
-/// `XT_RECENT_MAX_NSTAMPS`.
-const MAX_NSTAMPS: u32 = 256;
+/// `XT_RECENT_MAX_NSTAMPS` on this kernel. Older sources have 256; the running kernel
+/// accepts hit counts up to 65535 and rejects 65536 (measured).
+const MAX_NSTAMPS: u32 = 65_536;
 
 /// `recent_mt_check` (both revisions share it; revision 0 gets an all-ones mask). Finding or
 /// creating the named list afterwards only fails on OOM.
