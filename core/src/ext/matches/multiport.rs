@@ -15,7 +15,7 @@ use core::fmt;
 const MULTI_PORTS: u8 = 15;
 
 /// `multiport_mt_check`: the rule's protocol must be one with ports (and not inverted), the
-/// direction one of source/destination/either, at most 15 ports.
+/// direction one of source/destination/either, at most 15 ports; then the ranges.
 pub(super) fn check(ctx: &CheckCtx<'_>, p: &[u8]) -> Result<(), Errno> {
     let p = Rd(p);
     let proto = ctx.ip.proto.get();
@@ -23,11 +23,38 @@ pub(super) fn check(ctx: &CheckCtx<'_>, p: &[u8]) -> Result<(), Errno> {
         proto,
         IPPROTO_TCP | IPPROTO_UDP | IPPROTO_UDPLITE | IPPROTO_SCTP | IPPROTO_DCCP
     );
-    if proto_ok && ctx.ip.invflags & IPT_INV_PROTO == 0 && p.u8(0) <= 2 && p.u8(1) <= MULTI_PORTS {
+    if !(proto_ok && ctx.ip.invflags & IPT_INV_PROTO == 0 && p.u8(0) <= 2 && p.u8(1) <= MULTI_PORTS)
+    {
+        return Err(Errno::EINVAL);
+    }
+    if ranges_ok(p) {
         Ok(())
     } else {
         Err(Errno::EINVAL)
     }
+}
+
+/// Range encoding, as the running 6.18 kernel enforces it (measured; older sources do not
+/// check it, and the match then reads past `count`): a slot flagged as a range start needs a
+/// following slot within `count` that is not itself a range start, and the range must not
+/// be descending.
+fn ranges_ok(p: Rd<'_>) -> bool {
+    let count = usize::from(p.u8(1));
+    let pflag = |i: usize| p.u8(i.saturating_add(32));
+    let port = |i: usize| p.u16(i.saturating_mul(2).saturating_add(2));
+    let mut i = 0usize;
+    while i < count {
+        if pflag(i) == 0 {
+            i = i.saturating_add(1);
+            continue;
+        }
+        let end = i.saturating_add(1);
+        if end >= count || pflag(end) != 0 || port(i) > port(end) {
+            return false;
+        }
+        i = end.saturating_add(1);
+    }
+    true
 }
 
 /// `struct xt_multiport_v1`.

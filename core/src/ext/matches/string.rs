@@ -17,10 +17,11 @@ const IGNORECASE: u8 = 0x02;
 const MAX_PATTERN: u8 = 128;
 /// `TS_FSM_TYPE_MAX` (`TS_FSM_SPACE`).
 const FSM_TYPE_MAX: u16 = 13;
-/// `TS_FSM_RECUR_MAX` (`TS_FSM_HEAD_IGNORE`).
-const FSM_RECUR_MAX: u8 = 5;
+/// `TS_FSM_RECUR_MAX` (= `TS_FSM_HEAD_IGNORE`; the recursion enum starts at
+/// `TS_FSM_SINGLE` = 0, measured: 4 is the head-ignore value and 5 is rejected).
+const FSM_RECUR_MAX: u8 = 4;
 /// `TS_FSM_HEAD_IGNORE`.
-const FSM_HEAD_IGNORE: u8 = 5;
+const FSM_HEAD_IGNORE: u8 = 4;
 
 /// `fsm_init()`: the pattern is an array of 4-byte `struct ts_fsm_token { u16 type; u8 recur;
 /// u8 value; }`, no case folding, known types and recursions, HEAD_IGNORE only first and
