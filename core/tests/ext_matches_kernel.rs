@@ -1,7 +1,7 @@
 //! Every match's kernel-side checks (`xt_check_match` hooks/proto, then `checkentry`) against
 //! the running kernel's own answers.
 //!
-//! The 4692 cases below were produced by `scripts/match_checkentry_cases.py`: for each
+//! The 4692 cases below were produced by `scripts/match_kernel_cases.py`: for each
 //! registered (name, revision) it builds payloads from the fields `checkentry` looks at
 //! (plus random bytes for matches without one), puts the match in a user chain jumped to
 //! from a random set of hooks (or from none) of a random table with a random `ipt_ip.proto`
@@ -2497,6 +2497,7 @@ bpf 1 security 8 0 0 0 2:01,8:06,12:ffff
 bpf 1 filter 14 33 0 0 2:04,8:06,16:06,24:06,28:ffff,32:06,36:ffff
 bpf 1 filter 2 51 0 0 2:01,8:06,12:ffff
 bpf 1 filter 2 0 0 22 8:16
+bpf 1 filter 4 0 0 22 0:01,8:70*512
 bpf 1 security 6 0 0 22 2:02,8:60,12:03,16:60,20:03
 bpf 1 nat 1 0 0 22 2:41,8:16,16:06
 bpf 1 filter 10 0 0 22 2:41,8:87
