@@ -14,6 +14,7 @@ Output: JSON lines {src, table, chain, args, proto, matches: [[name, rev, hex]],
 import sys, json, shlex, subprocess, glob, os, struct
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from xt_sockopt import *
+import ipset_nl
 
 HOOK_OF = {'PREROUTING': 0, 'INPUT': 1, 'FORWARD': 2, 'OUTPUT': 3, 'POSTROUTING': 4}
 
@@ -113,6 +114,10 @@ if __name__ == '__main__':
         write_rs(sys.argv[2], sys.argv[3])
         sys.exit(0)
     spec = json.load(open(sys.argv[1]))
+    # ipsets named after their index, so that iptables-save's set name is the index the
+    # payload holds (what MatchValue::save prints without ipset state).
+    for name in spec.get('ipsets', []):
+        assert ipset_nl.create(name.encode()) == 0, name
     for base, table, chain, args in t_files(set(spec['t_files'])):
         rec = mode_a(base, table, chain, args)
         if rec:

@@ -1,7 +1,7 @@
 //! Every match's kernel-side checks (`xt_check_match` hooks/proto, then `checkentry`) against
 //! the running kernel's own answers.
 //!
-//! The 4692 cases below were produced by `scripts/match_kernel_cases.py`: for each
+//! The cases below were produced by `scripts/match_kernel_cases.py`: for each
 //! registered (name, revision) it builds payloads from the fields `checkentry` looks at
 //! (plus random bytes for matches without one), puts the match in a user chain jumped to
 //! from a random set of hooks (or from none) of a random table with a random `ipt_ip.proto`
