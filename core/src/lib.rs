@@ -35,9 +35,14 @@ extern crate alloc;
 extern crate std;
 
 pub mod blob;
+pub mod codegen;
 pub mod error;
 pub mod ext;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ir;
+pub mod sockopt;
 #[cfg(any(test, feature = "testgen"))]
 #[allow(
     clippy::indexing_slicing,

@@ -5,6 +5,7 @@
 //! [`RawEntry`] may carry a label, jumps and hook offsets refer to labels or entry indices, and
 //! every size and offset can be overridden to build broken blobs.
 
+pub mod gen;
 pub mod spec;
 
 use crate::uapi::{

@@ -1,1 +1,16 @@
 //! The one choke point for syscalls and `unsafe`.
+//!
+//! Everything above this module is safe Rust. Each `unsafe` block here carries a `// SAFETY:`
+//! line saying why the call cannot violate memory safety, and each wrapper turns the C return
+//! convention into a `Result` right at the call.
+//!
+//! - [`netns`]: throwaway network namespaces (tests, the kernel oracle) and handles to existing
+//!   ones (the daemon serves its caller's namespace).
+//! - [`ipt`]: the IPv4 x_tables socket options (`IPT_SO_*`) on a raw socket.
+//! - [`bpf`]: raw `bpf(2)`: program load and test-run, netfilter links, maps, pins.
+//! - [`btf`]: the running kernel's BTF (kfunc ids, struct member offsets); safe parsing.
+
+pub mod bpf;
+pub mod btf;
+pub mod ipt;
+pub mod netns;
