@@ -88,8 +88,7 @@ fn check_target(c: &K, payload: &[u8]) -> Result<(), Errno> {
 fn expected(e: &str) -> Result<(), Errno> {
     match e {
         "OK" => Ok(()),
-        // Errno has no EDOM (33) yet: DSCP > 0x3f is modelled as EINVAL (reported gap).
-        "EDOM" => Err(Errno::EINVAL),
+        "EDOM" => Err(Errno::EDOM),
         "ENOTSUP" | "EOPNOTSUPP" => Err(Errno::EOPNOTSUPP),
         other => Err(*Errno::ALL
             .iter()

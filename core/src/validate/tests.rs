@@ -17,7 +17,6 @@ fn errno_of(optval: &[u8], state: &FreshNamespace) -> i32 {
 }
 
 #[test]
-#[ignore = "needs the match/target registries (branches matches, targets); un-ignored when they merge"]
 fn spec_cases_match_the_spec() {
     let mut failures: Vec<String> = Vec::new();
     for c in cases() {
@@ -45,7 +44,6 @@ fn spec_cases_match_the_spec() {
 }
 
 #[test]
-#[ignore = "needs the match/target registries (branches matches, targets); un-ignored when they merge"]
 fn every_truncation_of_the_reference_blob_is_rejected() {
     let full = spec7().optval();
     assert_eq!(errno_of(&full, &FreshNamespace::default()), 0);
