@@ -38,6 +38,21 @@ pub mod blob;
 pub mod codegen;
 pub mod error;
 pub mod ext;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ir;
+#[cfg(any(test, feature = "testgen"))]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::as_conversions,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs,
+    reason = "test support: builds deliberately broken blobs, not part of the no-panic core"
+)]
+pub mod testgen;
 pub mod uapi;
 pub mod validate;

@@ -1,2 +1,7 @@
 //! bpfilter's user-mode helper. All `unsafe` and every syscall live in [`sys`].
+//!
+//! - [`capture`]: read a live table back as a SET_REPLACE blob.
+//! - [`oracle`]: the running kernel's verdict on a SET_REPLACE blob, in throwaway namespaces.
+pub mod capture;
+pub mod oracle;
 pub mod sys;

@@ -70,3 +70,5 @@ pub fn validate_replace<'a>(
 }
 
 mod pipeline;
+#[cfg(test)]
+mod tests;
