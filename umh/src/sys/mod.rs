@@ -7,9 +7,11 @@
 //! - [`netns`]: throwaway network namespaces (tests, the kernel oracle) and handles to existing
 //!   ones (the daemon serves its caller's namespace).
 //! - [`bpf`], [`btf`]: bpf(2) and the running kernel's BTF.
+//! - [`bpf_xdp`]: XDP programs and live-frames test runs (the benchmark's packet generator).
 //! - [`ipt`]: the IPv4 x_tables socket options (`IPT_SO_*`) on a raw socket.
 
+pub mod bpf;
+pub mod bpf_xdp;
+pub mod btf;
 pub mod ipt;
 pub mod netns;
-pub mod bpf;
-pub mod btf;
