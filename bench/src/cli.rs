@@ -49,8 +49,8 @@ HOW
     Packets: BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES on an XDP program returning
     XDP_PASS, called inside the namespace with xdp_md.ingress_ifindex = its veth and the
     veth's own MAC as destination: each frame takes the real path ip_rcv -> PREROUTING ->
-    routing -> LOCAL_IN -> UDP. The kernel times it: ns per packet for the whole path. (This
-    machine has no pktgen; this does about 2 M packets/s.)
+    routing -> LOCAL_IN -> UDP. The kernel times it: ns per packet for the whole path, with
+    its clock stopped while the thread is preempted. (The test machine has no pktgen.)
 
     Every configuration (implementation x rule count, plus the baselines) gets its own
     network namespace, all set up before timing. Namespaces are held only by file

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// page-sized skbs in the default 208 KiB) with room to spare.
 pub const SANITY_FRAMES: u32 = 256;
 /// Fewest frames in one timed sample (very slow configurations).
-pub const MIN_REPEAT: u32 = 32;
+pub const MIN_REPEAT: u32 = 16;
 /// Most frames in one timed sample.
 pub const MAX_REPEAT: u32 = 50_000_000;
 /// Filter-only costs below this (ns) are too close to the noise to divide by.
@@ -195,7 +195,7 @@ pub fn run(opts: &Options) -> Result<Outcome, BenchError> {
             if !wanted {
                 continue;
             }
-            let est = sanity(c, sb, &gen, frame(p), p)
+            let est = check_verdict(c.backend, sb, &gen, frame(p), c.expected(p))
                 .map_err(|e| BenchError(format!("sanity {} {}: {e}", c.label(), p.name())))?;
             // The sanity runs are short and start cold; one quarter-length sample refines the
             // estimate before the repeat count is fixed for every round.
@@ -296,19 +296,19 @@ fn control(sb: &Sandbox, gen: &Program, frame: &[u8], p: Profile) -> Result<(), 
 }
 
 /// Inject a few hundred frames and check that the kernel saw them reach the hook and get the
-/// expected verdict. Returns the smallest ns per frame seen (for calibration).
-fn sanity(
-    c: &Config,
+/// verdict `want` (see `--help`, "HOW"). Returns the smallest ns per frame seen (for
+/// calibration). Errors name the counter that disagreed.
+pub fn check_verdict(
+    backend: &dyn Backend,
     sb: &Sandbox,
     gen: &Program,
     frame: &[u8],
-    p: Profile,
+    want: Verdict,
 ) -> Result<u32, BenchError> {
     let n = i64::from(SANITY_FRAMES);
-    let want = c.expected(p);
-    let before = c.backend.hits(sb)?;
+    let before = backend.hits(sb)?;
     let (ns1, d) = sb.inject_counted(gen, frame, SANITY_FRAMES)?;
-    let after = c.backend.hits(sb)?;
+    let after = backend.hits(sb)?;
     let delivered = match want {
         Verdict::Accept => n,
         Verdict::Drop => 0,
@@ -411,4 +411,46 @@ fn rows(configs: &[Config], jobs: &[Job], opts: &Options) -> Vec<Row> {
         }
     }
     out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests fail loudly")]
+mod tests {
+    use super::*;
+    use crate::rules::{udp_frame, DST, PEER_MAC, RULE_SRC, SPORT, VETH_MAC};
+
+    /// The checks pass on the real setup and fail, naming the counter, when the packets
+    /// never reach the rules or get another verdict than expected.
+    #[test]
+    fn sanity_checks_can_fail() {
+        let gen = load_xdp_pass().unwrap();
+        let rules = RuleSet::generate(10);
+        for b in [&IPT as &dyn Backend, &NFT_LINEAR, &NFT_SET] {
+            let sb = Sandbox::new().unwrap();
+            b.apply(&sb, &rules).unwrap();
+            for p in Profile::ALL {
+                check_verdict(b, &sb, &gen, &p.frame(), p.expected()).unwrap();
+            }
+            // The wrong verdict is noticed.
+            let e = check_verdict(b, &sb, &gen, &Profile::Deep.frame(), Verdict::Accept);
+            assert!(e.unwrap_err().0.contains("InDelivers"), "{}", b.name());
+            // A frame for another MAC is dropped before IP: nothing reaches the hook.
+            let mut other = Profile::Deep.frame();
+            other[5] ^= 0xff;
+            let e = check_verdict(b, &sb, &gen, &other, Verdict::Drop).unwrap_err();
+            assert!(e.0.contains("InReceives"), "{}: {e}", b.name());
+        }
+    }
+
+    /// A packet no rule and no socket wants, accepted by the policy, would take the ICMP
+    /// error path: the check refuses it.
+    #[test]
+    fn icmp_error_path_is_refused() {
+        let gen = load_xdp_pass().unwrap();
+        let sb = Sandbox::new().unwrap();
+        BASELINE_ACCEPT.apply(&sb, &RuleSet::generate(0)).unwrap();
+        let f = udp_frame(VETH_MAC, PEER_MAC, RULE_SRC, DST, SPORT, 7);
+        let e = check_verdict(&BASELINE_ACCEPT, &sb, &gen, &f, Verdict::Accept).unwrap_err();
+        assert!(e.0.contains("Icmp"), "{e}");
+    }
 }
