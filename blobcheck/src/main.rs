@@ -190,7 +190,7 @@ fn read(file: &str) -> io::Result<Vec<u8>> {
     }
 }
 
-fn check(json: bool, current: Current, files: &[String]) -> u8 {
+fn check(json: bool, dump: bool, current: Current, files: &[String]) -> u8 {
     let mut status = ACCEPTED;
     let mut stdout = io::stdout().lock();
     for file in files {
@@ -214,7 +214,21 @@ fn check(json: bool, current: Current, files: &[String]) -> u8 {
             },
         };
         let line = match validate_replace(&bytes, &state) {
-            Ok(_validated) => {
+            Ok(validated) if dump => match bpfilter_core::ir::Table::from_validated(&validated) {
+                // The same text iptables-legacy-save prints for the table, minus its
+                // "# Generated/Completed" comment lines (they carry a date).
+                Ok(table) => {
+                    let mut text = String::new();
+                    table.save(&mut text);
+                    text
+                }
+                Err(e) => {
+                    status = TROUBLE;
+                    eprintln!("blobcheck: {file}: accepted, but cannot be shown as iptables-save text: {e:?}");
+                    String::new()
+                }
+            },
+            Ok(_) => {
                 if json {
                     report::json_verdict(file, Ok(())) + "\n"
                 } else {
@@ -277,22 +291,12 @@ fn main() -> ExitCode {
             print!("{HELP}");
             ACCEPTED
         }
-        // TODO(--dump): print each accepted blob in iptables-save syntax through
-        // core::ir::Table::from_validated + save, once core::ir lands in main; the golden output
-        // for every fixture is tests/fixtures/NAME.save.
-        Command::Check { dump: true, .. } => {
-            eprintln!(
-                "blobcheck: --dump is not available yet: it needs core::ir (Table::from_validated \
-                 and iptables-save output), which has not landed"
-            );
-            TROUBLE
-        }
         Command::Check {
             json,
-            dump: false,
+            dump,
             current,
             files,
-        } => check(json, current, &files),
+        } => check(json, dump, current, &files),
         Command::Capture { table, out } => capture(&table, &out),
     })
 }

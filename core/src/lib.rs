@@ -42,6 +42,7 @@ pub mod ext;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod ir;
+pub mod sockopt;
 #[cfg(any(test, feature = "testgen"))]
 #[allow(
     clippy::indexing_slicing,

@@ -7,8 +7,14 @@
 //! exits non-zero.
 
 use bpfilter_core::error::Errno;
+use bpfilter_core::ext::Kind;
+use bpfilter_core::sockopt::{self, Tables};
 use bpfilter_core::testgen::gen::{random_case, Rng};
 use bpfilter_core::testgen::spec;
+use bpfilter_core::uapi::{
+    table_by_name, TableInfo, IPT_SO_GET_ENTRIES, IPT_SO_GET_INFO, IPT_SO_GET_REVISION_MATCH,
+    IPT_SO_GET_REVISION_TARGET, IPT_SO_SET_ADD_COUNTERS,
+};
 use bpfilter_core::validate::{validate_replace, FreshNamespace};
 use bpfilter_umh::oracle::KernelOracle;
 use std::collections::BTreeMap;
@@ -22,6 +28,7 @@ network namespaces it creates itself)
 
 USAGE:
   bpfilter-verify validate [--cases N] [--seed S] [--out DIR] [--fixtures DIR]
+  bpfilter-verify conformance [--dir DIR] [--bpfilter BIN] [--only NAME]
 
   validate   hand the same IPT_SO_SET_REPLACE bytes to the kernel and to core::validate and
              compare the errno. Runs every spec case, every *.bin fixture, then N random
@@ -29,7 +36,13 @@ USAGE:
              names and revisions the kernel checks). Each disagreement is written to
              DIR/disagree-SEED-INDEX.bin with a .txt beside it; exit status 1 if any.
 
-OPTIONS:
+  conformance  run iptables' own extension tests (*.t in DIR, default
+             ../shared/conformance/iptables-t) through the kernel, each case in a fresh network
+             namespace, and with --bpfilter BIN also through `BIN exec`; prints per file the
+             cases, how many the kernel passed as the file expects (the files are iptables
+             1.8.11's), how many bpfilter agreed with the kernel on, and how many it refused.
+
+OPTIONS (validate):
   --cases N       random cases (default 20000)
   --seed S        seed (default: from the clock, printed so a run can be repeated)
   --out DIR       where disagreements go (default verify-out)
@@ -142,6 +155,144 @@ fn fixtures(dir: &Path) -> Vec<(String, Vec<u8>)> {
     v
 }
 
+/// The kernel's fresh tables, as `core::sockopt` needs them.
+struct Fresh;
+impl Tables for Fresh {
+    fn lookup(&self, name: &[u8]) -> Option<(TableInfo, u32, u32)> {
+        let t = table_by_name(name)?;
+        // n-1 policies of 152 bytes and the final ERROR entry of 176.
+        Some((*t, t.initial_entries, (t.initial_entries - 1) * 152 + 176))
+    }
+}
+
+fn errno_of(r: Result<impl Sized, bpfilter_core::error::Error>) -> i32 {
+    r.map_or_else(|e| e.errno().code(), |_| 0)
+}
+
+/// One random call of another socket option, to the kernel and to core::sockopt.
+fn other_option(rng: &mut Rng, oracle: &KernelOracle) -> (String, i32, i32) {
+    let sock = oracle.socket();
+    const NAMES: [&[u8]; 5] = [
+        b"filter",
+        b"nat",
+        b"raw",
+        b"nosuch",
+        b"filterXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
+    ];
+    let tname = NAMES[rng.below(NAMES.len())];
+    let mut name = [0u8; 32];
+    for (d, s) in name.iter_mut().zip(tname.iter()) {
+        *d = *s;
+    }
+    match rng.below(4) {
+        0 => {
+            let optlen = *rng.pick(&[84usize, 83, 85, 40, 100]);
+            let mut buf = vec![0u8; optlen];
+            buf[..32.min(optlen)].copy_from_slice(&name[..32.min(optlen)]);
+            let k = sock.get_raw(IPT_SO_GET_INFO, &mut buf).err().unwrap_or(0);
+            let c = errno_of(sockopt::get_info(&buf, optlen, &Fresh));
+            (
+                format!(
+                    "GET_INFO {} optlen {optlen}",
+                    String::from_utf8_lossy(tname)
+                ),
+                k,
+                c,
+            )
+        }
+        1 => {
+            let size = *rng.pick(&[632u32, 784, 480, 0, 631, 640]);
+            let optlen = if rng.chance(3, 4) {
+                40 + size as usize
+            } else {
+                *rng.pick(&[39usize, 40, 700])
+            };
+            let mut buf = vec![0u8; optlen.max(40)];
+            buf[..32].copy_from_slice(&name);
+            buf[32..36].copy_from_slice(&size.to_le_bytes());
+            buf.truncate(optlen);
+            let mut kb = buf.clone();
+            let k = sock.get_raw(IPT_SO_GET_ENTRIES, &mut kb).err().unwrap_or(0);
+            let c = errno_of(sockopt::get_entries(&buf, optlen, &Fresh));
+            (
+                format!(
+                    "GET_ENTRIES {} size {size} optlen {optlen}",
+                    String::from_utf8_lossy(tname)
+                ),
+                k,
+                c,
+            )
+        }
+        2 => {
+            let n = *rng.pick(&[4u32, 5, 3, 0, 1]);
+            let len = if rng.chance(3, 4) {
+                40 + 16 * n as usize
+            } else {
+                *rng.pick(&[40usize, 39, 41, 72])
+            };
+            let mut buf = vec![0u8; len.max(40)];
+            buf[..32].copy_from_slice(&name);
+            buf[32..36].copy_from_slice(&n.to_le_bytes());
+            buf.truncate(len);
+            let k = sock
+                .set_raw(IPT_SO_SET_ADD_COUNTERS, &buf)
+                .err()
+                .unwrap_or(0);
+            let c = errno_of(sockopt::add_counters(&buf, &Fresh));
+            (
+                format!(
+                    "ADD_COUNTERS {} n {n} len {len}",
+                    String::from_utf8_lossy(tname)
+                ),
+                k,
+                c,
+            )
+        }
+        _ => {
+            let kind = if rng.chance(1, 2) {
+                Kind::Match
+            } else {
+                Kind::Target
+            };
+            let reg = bpfilter_core::ext::registry(kind);
+            let ename = if reg.is_empty() || rng.chance(1, 5) {
+                "nosuch"
+            } else {
+                reg[rng.below(reg.len())].name
+            };
+            let rev = if rng.chance(1, 2) {
+                0
+            } else {
+                rng.below(5) as u8
+            };
+            let optlen = if rng.chance(9, 10) {
+                30
+            } else {
+                *rng.pick(&[29usize, 31])
+            };
+            let mut buf = vec![0u8; optlen];
+            for (d, s) in buf.iter_mut().zip(ename.bytes()) {
+                *d = s;
+            }
+            if optlen >= 30 {
+                buf[29] = rev;
+            }
+            let opt = if kind == Kind::Match {
+                IPT_SO_GET_REVISION_MATCH
+            } else {
+                IPT_SO_GET_REVISION_TARGET
+            };
+            let k = sock.get_raw(opt, &mut buf).err().unwrap_or(0);
+            let c = errno_of(sockopt::get_revision(&buf, optlen, kind));
+            (
+                format!("GET_REVISION_{kind:?} {ename:?} rev {rev} optlen {optlen}"),
+                k,
+                c,
+            )
+        }
+    }
+}
+
 fn validate(a: Args) -> Result<bool, String> {
     let started = Instant::now();
     let oracle =
@@ -171,13 +322,29 @@ fn validate(a: Args) -> Result<bool, String> {
         let c = random_case(&mut rng);
         run.case(&i.to_string(), &c.optval, &c.how)?;
     }
+    // The other socket options: a tenth as many calls.
+    let mut other_n = 0u64;
+    for i in 0..a.cases / 10 + 1 {
+        let (what, kernel, ours) = other_option(&mut rng, &run.oracle);
+        other_n += 1;
+        run.total += 1;
+        *run.outcomes.entry(name(kernel)).or_default() += 1;
+        if kernel != ours {
+            run.disagreements += 1;
+            eprintln!(
+                "DISAGREE option case {i}: {what}: kernel {} bpfilter {}",
+                name(kernel),
+                name(ours)
+            );
+        }
+    }
     println!(
         "bpfilter-verify validate --seed {} --cases {}",
         a.seed, a.cases
     );
     println!(
-        "cases:          {} ({} spec, {} fixtures, {} random)",
-        run.total, spec_n, fix_n, a.cases
+        "cases:          {} ({} spec, {} fixtures, {} random replace, {} other options)",
+        run.total, spec_n, fix_n, a.cases, other_n
     );
     println!("disagreements:  {}", run.disagreements);
     let outcomes: Vec<String> = run
@@ -190,11 +357,66 @@ fn validate(a: Args) -> Result<bool, String> {
     Ok(run.disagreements == 0)
 }
 
+mod conformance;
+
+fn conformance_cmd(mut it: impl Iterator<Item = String>) -> Result<bool, String> {
+    let mut dir = PathBuf::from("../shared/conformance/iptables-t");
+    let mut bin: Option<PathBuf> = None;
+    let mut only: Option<String> = None;
+    while let Some(x) = it.next() {
+        let mut val = |n: &str| it.next().ok_or(format!("{n} needs a value"));
+        match x.as_str() {
+            "--dir" => dir = val("--dir")?.into(),
+            "--bpfilter" => bin = Some(val("--bpfilter")?.into()),
+            "--only" => only = Some(val("--only")?),
+            _ => return Err(format!("unknown argument {x:?}")),
+        }
+    }
+    let started = Instant::now();
+    let (tallies, problems) = conformance::run_all(&dir, bin.as_deref(), only.as_deref())
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    println!(
+        "{:<22} {:>6} {:>16} {:>8} {:>8}",
+        "file", "cases", "kernel=.t file", "agree", "refused"
+    );
+    let mut total = conformance::Tally::default();
+    for (f, t) in &tallies {
+        let agree = if bin.is_some() {
+            t.agree.to_string()
+        } else {
+            "-".into()
+        };
+        println!(
+            "{:<22} {:>6} {:>16} {:>8} {:>8}",
+            f, t.cases, t.kernel_as_expected, agree, t.refused
+        );
+        total.cases += t.cases;
+        total.kernel_as_expected += t.kernel_as_expected;
+        total.agree += t.agree;
+        total.refused += t.refused;
+    }
+    let agree = if bin.is_some() {
+        total.agree.to_string()
+    } else {
+        "-".into()
+    };
+    println!(
+        "{:<22} {:>6} {:>16} {:>8} {:>8}",
+        "TOTAL", total.cases, total.kernel_as_expected, agree, total.refused
+    );
+    println!("time: {:.1}s", started.elapsed().as_secs_f64());
+    for p in &problems {
+        println!("  {p}");
+    }
+    Ok(problems.len() as u64 == total.refused)
+}
+
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let cmd = args.next();
     let res = match cmd.as_deref() {
         Some("validate") => parse(args).and_then(validate),
+        Some("conformance") => conformance_cmd(args),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

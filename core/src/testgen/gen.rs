@@ -457,3 +457,79 @@ pub fn random_case(rng: &mut Rng) -> GenCase {
         how,
     }
 }
+
+/// A random ruleset that is valid by construction (the `structured` fuzz target's input):
+/// built-in and user chains, conditional rules over every `ipt_ip` field, jumps and gotos only
+/// to chains later in name order (no loops), RETURNs, QUEUE, policies ACCEPT or DROP.
+pub fn random_ruleset(rng: &mut Rng) -> crate::ir::Ruleset {
+    use crate::ir::{ChainName, ChainTarget, Rule, Ruleset, Verdict};
+    use core::net::Ipv4Addr;
+    let t = if rng.chance(3, 4) {
+        TABLES[0]
+    } else {
+        *rng.pick(&TABLES)
+    };
+    let mut rs = Ruleset::new(&t);
+    for c in rs.chains.iter_mut() {
+        if rng.chance(1, 3) {
+            c.policy = Some(Verdict::Drop);
+        }
+    }
+    let nuser = rng.below(CHAIN_NAMES.len() + 1);
+    for name in CHAIN_NAMES.iter().take(nuser) {
+        if let Some(c) = crate::ir::Chain::user(name) {
+            rs.chains.push(c);
+        }
+    }
+    let nchains = rs.chains.len();
+    let builtin = nchains - nuser;
+    for ci in 0..nchains {
+        // Chain ci may jump to user chains with a larger index: no cycles.
+        let targets: Vec<usize> = (builtin.max(ci + 1)..nchains).collect();
+        let nrules = rng.below(5);
+        for _ in 0..nrules {
+            let target = match rng.below(10) {
+                0..=2 => ChainTarget::Accept,
+                3..=4 => ChainTarget::Drop,
+                5 => ChainTarget::Return,
+                6 => ChainTarget::Queue,
+                _ if !targets.is_empty() => {
+                    let to = targets[rng.below(targets.len())];
+                    let name: ChainName = rs.chains[to].name.clone();
+                    if rng.chance(1, 3) {
+                        ChainTarget::Goto(name)
+                    } else {
+                        ChainTarget::Jump(name)
+                    }
+                }
+                _ => ChainTarget::Accept,
+            };
+            let mut r = Rule::new(target);
+            if rng.chance(1, 2) {
+                r.ip.src = Ipv4Addr::new(10, rng.below(256) as u8, 0, 0);
+                r.ip.smsk = Ipv4Addr::new(255, *rng.pick(&[0u8, 128, 255]), 0, 0);
+            }
+            if rng.chance(1, 3) {
+                r.ip.dst = Ipv4Addr::new(192, 168, rng.below(256) as u8, rng.below(256) as u8);
+                r.ip.dmsk = Ipv4Addr::new(255, 255, 255, *rng.pick(&[0u8, 255]));
+            }
+            if rng.chance(1, 4) {
+                let names = ["eth0", "veth+", "lo", "wg0", "br-+"];
+                if let Some(i) = crate::ir::Iface::parse(names[rng.below(names.len())]) {
+                    if rng.chance(1, 2) {
+                        r.ip.iniface = i;
+                    } else {
+                        r.ip.outiface = i;
+                    }
+                }
+            }
+            r.ip.proto = *rng.pick(&[0u16, 1, 6, 17, 47, 132]);
+            r.ip.frag = rng.chance(1, 10);
+            r.ip.inv = crate::ir::Inversions::from_bits(
+                rng.below(0x80) as u8 & *rng.pick(&[0u8, 0, 0x08, 0x7F]),
+            );
+            rs.chains[ci].rules.push(r);
+        }
+    }
+    rs
+}

@@ -278,12 +278,16 @@ unsafe fn sys_bpf<A: IntoBytes + FromBytes + Immutable>(
     }
 }
 
-/// Turn a syscall result that is a new descriptor into an owned [`Fd`].
-fn new_fd(ret: i64) -> Fd {
-    let raw = RawFd::try_from(ret).unwrap_or(-1);
-    // SAFETY: the kernel just returned `raw` as a new descriptor that nothing else owns
+/// Turn a syscall result that is a new descriptor into an owned [`Fd`]. A value that is not
+/// a descriptor (cannot happen for the object-creating commands) is `EBADF`, never wrapped.
+fn new_fd(ret: i64) -> Result<Fd, i32> {
+    let raw = RawFd::try_from(ret)
+        .ok()
+        .filter(|fd| *fd >= 0)
+        .ok_or(libc::EBADF)?;
+    // SAFETY: the kernel just returned `raw` as a new, open descriptor that nothing else owns
     // (commands creating objects return a fresh fd or fail).
-    Fd(unsafe { OwnedFd::from_raw_fd(raw) })
+    Ok(Fd(unsafe { OwnedFd::from_raw_fd(raw) }))
 }
 
 /// A NUL-terminated object name (`BPF_OBJ_NAME_LEN` = 16): the kernel accepts only
@@ -506,7 +510,7 @@ pub fn obj_get(path: &Path) -> Result<Fd, BpfError> {
     };
     // SAFETY: `pathname` is a NUL-terminated string borrowed for the call.
     unsafe { sys_bpf(Cmd::ObjGet, &mut attr) }
-        .map(new_fd)
+        .and_then(new_fd)
         .map_err(|errno| BpfError::Syscall {
             cmd: Cmd::ObjGet,
             errno,
@@ -690,7 +694,9 @@ fn prog_load_once(
         // SAFETY: `insns` holds `insn_cnt` 8-byte instructions, `license` is a static
         // NUL-terminated string and `log_buf` is a writable buffer of `log_size` bytes, all
         // borrowed for the whole call.
-        result = unsafe { sys_bpf(Cmd::ProgLoad, &mut attr) }.map(|r| (new_fd(r), start.elapsed()));
+        result = unsafe { sys_bpf(Cmd::ProgLoad, &mut attr) }
+            .and_then(new_fd)
+            .map(|fd| (fd, start.elapsed()));
         if !matches!(result, Err(libc::EAGAIN)) {
             break;
         }
@@ -928,7 +934,8 @@ impl Link {
         };
         // SAFETY: the attribute holds only integers, no addresses.
         unsafe { sys_bpf(Cmd::LinkCreate, &mut attr) }
-            .map(|r| Link { fd: new_fd(r) })
+            .and_then(new_fd)
+            .map(|fd| Link { fd })
             .map_err(|errno| BpfError::Syscall {
                 cmd: Cmd::LinkCreate,
                 errno,

@@ -312,7 +312,7 @@ impl Map {
         };
         // SAFETY: the attribute holds only integers and an inline name, no addresses.
         let fd = unsafe { sys_bpf(Cmd::MapCreate, &mut attr) }
-            .map(new_fd)
+            .and_then(new_fd)
             .map_err(elem_err(Cmd::MapCreate))?;
         Map::from_fd(fd)
     }

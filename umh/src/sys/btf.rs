@@ -183,7 +183,9 @@ pub struct Member {
 impl Member {
     /// Offset in bytes, if the member starts on a byte boundary.
     pub fn byte_offset(&self) -> Option<u32> {
-        self.bit_offset.is_multiple_of(8).then_some(self.bit_offset / 8)
+        self.bit_offset
+            .is_multiple_of(8)
+            .then_some(self.bit_offset / 8)
     }
 }
 
@@ -553,5 +555,98 @@ impl Btf {
             skb_nfct: self.member("sk_buff", "_nfct").ok(),
             skb_pkt_type: self.member("sk_buff", "pkt_type").ok(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ty(name_off: u32, kind: u32, vlen: u32, kflag: bool, size_or_type: u32) -> Vec<u8> {
+        let info = (u32::from(kflag) << 31) | (kind << 24) | vlen;
+        [name_off, info, size_or_type]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect()
+    }
+
+    fn words(ws: &[u32]) -> Vec<u8> {
+        ws.iter().flat_map(|v| v.to_le_bytes()).collect()
+    }
+
+    /// A small BTF blob: ints, a struct with a kind_flag bitfield and an anonymous union, a
+    /// function and a signed enum.
+    fn sample() -> Vec<u8> {
+        // Offsets:          0    1      5     8    10   12   14   16   18   20   22
+        let strings = b"\0int\0u8\0s\0a\0b\0c\0f\0e\0X\0Y\0";
+        let mut t = Vec::new();
+        t.extend(ty(1, 1, 0, false, 4)); // 1: int
+        t.extend(words(&[32]));
+        t.extend(ty(5, 1, 0, false, 1)); // 2: u8
+        t.extend(words(&[8]));
+        t.extend(ty(8, 4, 3, true, 8)); // 3: struct s
+        t.extend(words(&[10, 1, 0])); //   a: int at bit 0
+        t.extend(words(&[12, 2, (3 << 24) | 32])); //   b: u8:3 at bit 32
+        t.extend(words(&[0, 4, 40])); //   (anon union) at bit 40
+        t.extend(ty(0, 5, 1, false, 1)); // 4: union { u8 c; }
+        t.extend(words(&[14, 2, 0]));
+        t.extend(ty(0, 13, 0, false, 1)); // 5: int (void)
+        t.extend(ty(16, 12, 0, false, 5)); // 6: f
+        t.extend(ty(18, 6, 2, true, 4)); // 7: signed enum e
+        t.extend(words(&[20, 1, 22, u32::MAX]));
+        let mut out = words(&[0, 0, 0, 0, 0, 0]);
+        out[0..4].copy_from_slice(&[0x9f, 0xeb, 1, 0]);
+        let tl = u32::try_from(t.len()).unwrap_or(0);
+        let sl = u32::try_from(strings.len()).unwrap_or(0);
+        out[4..8].copy_from_slice(&24u32.to_le_bytes());
+        out[8..12].copy_from_slice(&0u32.to_le_bytes());
+        out[12..16].copy_from_slice(&tl.to_le_bytes());
+        out[16..20].copy_from_slice(&tl.to_le_bytes());
+        out[20..24].copy_from_slice(&sl.to_le_bytes());
+        out.extend(t);
+        out.extend_from_slice(strings);
+        out
+    }
+
+    #[test]
+    fn reads_a_hand_built_blob() {
+        let btf = Btf::parse(sample()).expect("parse");
+        assert_eq!(btf.type_count(), 7);
+        assert_eq!(btf.kfunc_id("f").ok(), Some(6));
+        assert_eq!(btf.find("s", BtfKind::Struct), Some(3));
+        let b = btf.member("s", "b").expect("b");
+        assert_eq!((b.bit_offset, b.bitfield_size, b.size), (32, 3, Some(1)));
+        let c = btf
+            .member("s", "c")
+            .expect("c, through the anonymous union");
+        assert_eq!((c.byte_offset(), c.bitfield_size), (Some(5), 0));
+        assert_eq!(btf.type_size(3), Some(8));
+        assert_eq!(btf.enum_value("e", "X").ok(), Some(1));
+        assert_eq!(btf.enum_value("e", "Y").ok(), Some(-1));
+        assert!(btf.member("s", "zz").is_err());
+    }
+
+    #[test]
+    fn unknown_kinds_and_truncations_are_errors_not_panics() {
+        let good = sample();
+        for len in 0..good.len() {
+            // Every prefix is either refused or parsed; nothing panics.
+            let _ = Btf::parse(good[..len].to_vec());
+        }
+        let mut bad = good.clone();
+        // Type 1's info word: kind 31 does not exist.
+        bad[24 + 4..24 + 8].copy_from_slice(&(31u32 << 24).to_le_bytes());
+        assert!(matches!(
+            Btf::parse(bad),
+            Err(BtfError::UnknownKind { id: 1, kind: 31 })
+        ));
+        let mut short = good;
+        // Shrink type_len by 4: the enum's last enumerator no longer fits.
+        let tl = u32::from_le_bytes([short[12], short[13], short[14], short[15]]) - 4;
+        short[12..16].copy_from_slice(&tl.to_le_bytes());
+        assert!(matches!(
+            Btf::parse(short),
+            Err(BtfError::Truncated { id: 7 })
+        ));
     }
 }

@@ -1,0 +1,43 @@
+//! The `bpfilter` command: one module per subcommand.
+//!
+//! ```text
+//! bpfilter compile FILE [--disasm]          per-hook programs: size, verifier verdict, load time
+//! bpfilter test-run FILE --hook H --packet HEX   run the generated program and core::eval
+//! bpfilter exec -- CMD [ARGS...]            run iptables-legacy (or a script) through bpfilter
+//! bpfilter daemon                            the long-running helper
+//! ```
+
+use std::process::ExitCode;
+
+/// The top-level help.
+pub const HELP: &str = "\
+bpfilter: iptables' interface, with the rules enforced by generated eBPF programs
+
+USAGE:
+  bpfilter <COMMAND> [ARGS...]
+
+COMMANDS:
+  compile FILE [--disasm]     compile a ruleset (a SET_REPLACE blob as blobcheck reads, or an
+                              iptables-save file) and load it into the kernel verifier
+  test-run FILE --hook H --packet HEX [--in IF] [--out IF]
+                              run the generated program on one packet and compare with the
+                              reference evaluator
+  help                        this text
+
+Run `bpfilter COMMAND --help` for the details of a command.
+";
+
+/// Dispatch `args` (without the program name).
+pub fn main(args: Vec<String>) -> ExitCode {
+    let mut it = args.into_iter();
+    match it.next().as_deref() {
+        None | Some("help" | "-h" | "--help") => {
+            print!("{HELP}");
+            ExitCode::SUCCESS
+        }
+        Some(other) => {
+            eprintln!("bpfilter: unknown command {other:?}\n\n{HELP}");
+            ExitCode::from(2)
+        }
+    }
+}
