@@ -31,6 +31,7 @@ fn check(
         table: table.as_bytes(),
         hook_mask,
         ip,
+        matches: &[],
     };
     (desc.check)(&ctx, p)
 }

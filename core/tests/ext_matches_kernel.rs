@@ -49,6 +49,7 @@ fn model(
         table: table.as_bytes(),
         hook_mask,
         ip,
+        matches: &[],
     };
     (desc.check)(&ctx, payload)
 }
