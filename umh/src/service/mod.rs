@@ -337,5 +337,7 @@ impl Tables for StateView<'_> {
     }
 }
 
+pub mod handler;
+
 #[cfg(test)]
 mod tests;
