@@ -8,7 +8,7 @@ use bpfilter_core::error::Errno;
 use bpfilter_core::ext::Kind;
 use bpfilter_core::ir::{Counters, Table};
 use bpfilter_umh::service::handler::Service;
-use bpfilter_umh::service::{ApplyError, Enforcer};
+use bpfilter_umh::service::{ApplyError, Enforcer, NsTables};
 use intercept_util::{direct, intercepted, Netns};
 use std::sync::{Arc, Mutex};
 
