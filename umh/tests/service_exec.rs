@@ -44,7 +44,10 @@ fn iptables_legacy_against_bpfilter_tables() {
     let applied = Arc::new(Mutex::new(Vec::new()));
     let a = applied.clone();
     let mut svc = Service::new(Box::new(move |_, _| {
-        Ok(Box::new(Book(a.clone())) as Box<dyn Enforcer>)
+        Ok((
+            NsTables::new(),
+            Box::new(Book(a.clone())) as Box<dyn Enforcer>,
+        ))
     }));
     svc.verbosity = 0;
 
