@@ -25,8 +25,9 @@
 //! [`CompileOptions::inline_max_entries`] entries, is inlined instead (RETURN becomes a jump
 //! to the code after the jump). BPF allows 8 frames in a call chain ([`MAX_FRAMES`]; the LOG
 //! subprogram is one more frame where it is called); when the subprograms would nest
-//! deeper, every function is inlined, and if the expansion exceeds [`MAX_EXPANDED_ENTRIES`]
-//! the table is refused with [`CompileError::TooDeep`].
+//! deeper, more functions are inlined, one at a time (on a deepest call chain, the one whose
+//! copies add the least code), and if the program would exceed [`MAX_EXPANDED_ENTRIES`]
+//! entry copies the table is refused with [`CompileError::TooDeep`].
 //!
 //! The kernel drops a packet when its jump stack (one slot per ERROR entry of the table)
 //! overflows. When the table's jumps can nest deeper than that, the program keeps the depth
@@ -70,7 +71,7 @@ use core::fmt;
 pub const CONTINUE: i32 = 2;
 /// Most frames in a BPF call chain (`MAX_CALL_FRAMES`), the main program included.
 pub const MAX_FRAMES: usize = 8;
-/// Largest number of entry copies the all-inline fallback may produce.
+/// Largest number of entry copies inlining for depth may produce.
 pub const MAX_EXPANDED_ENTRIES: usize = 200_000;
 /// Bytes of one counters-map value: `{u64 packets, u64 bytes}` (`struct xt_counters`).
 pub const COUNTER_VALUE_SIZE: u32 = 16;
@@ -189,8 +190,9 @@ pub struct CompileStats {
     pub frames: usize,
     /// Bytes of the main program's stack frame.
     pub main_stack: usize,
-    /// Whether every function had to be inlined to stay within [`MAX_FRAMES`].
-    pub all_inlined: bool,
+    /// Whether functions beyond the usual policy were inlined to stay within
+    /// [`MAX_FRAMES`].
+    pub inlined_for_depth: bool,
     /// Whether the program tracks the kernel's jump-stack depth.
     pub tracks_depth: bool,
 }
@@ -402,8 +404,8 @@ pub(crate) struct Plan {
     pub(crate) track_depth: bool,
     /// Frames of the deepest call chain.
     pub(crate) frames: usize,
-    /// Every function had to be inlined.
-    pub(crate) all_inlined: bool,
+    /// More functions than the policy's were inlined to fit the frame limit.
+    pub(crate) inlined_for_depth: bool,
 }
 
 impl Plan {
@@ -560,26 +562,49 @@ fn plan(table: &Table, hook: usize, opts: &CompileOptions) -> Result<Plan, Compi
         .get(&main)
         .copied()
         .unwrap_or(1);
-    let mut all_inlined = false;
-    if frames > MAX_FRAMES {
-        let everything: BTreeSet<usize> = funcs.keys().copied().filter(|s| *s != main).collect();
-        let size = expanded_size(&order, &funcs, &calls)?;
+    let mut extra_inlined = 0usize;
+    // Too deep for BPF's call frames: inline more functions, one at a time, each time the
+    // one on a deepest call chain whose inlining adds the least code.
+    while frames > MAX_FRAMES {
+        let h = heights(&order, &calls, &logs, &inline);
+        let top = tops(&order, &calls, &inline, main);
+        let mut best: Option<(usize, usize)> = None;
+        for &f in &order {
+            if f == main || inline.contains(&f) {
+                continue;
+            }
+            let on_deepest = top.get(&f).copied().unwrap_or(0) + h.get(&f).copied().unwrap_or(0)
+                == frames.saturating_add(1);
+            if !on_deepest {
+                continue;
+            }
+            let mut trial = inline.clone();
+            trial.insert(f);
+            let size = emitted_size(&order, &funcs, &calls, &trial);
+            if best.is_none_or(|(_, s)| size < s) {
+                best = Some((f, size));
+            }
+        }
+        let Some((f, size)) = best else {
+            return Err(CompileError::TooDeep {
+                frames,
+                limit: MAX_FRAMES,
+            });
+        };
         if size > MAX_EXPANDED_ENTRIES {
             return Err(CompileError::TooDeep {
                 frames,
                 limit: MAX_FRAMES,
             });
         }
-        inline = everything;
+        inline.insert(f);
+        extra_inlined = extra_inlined.saturating_add(1);
         frames = heights(&order, &calls, &logs, &inline)
             .get(&main)
             .copied()
             .unwrap_or(1);
-        all_inlined = true;
-        if frames > MAX_FRAMES {
-            return Err(CompileError::Internal("inlining did not reduce the frames"));
-        }
     }
+    let inlined_for_depth = extra_inlined > 0;
 
     // The kernel's jump stack: one slot per ERROR entry; a push beyond it drops the packet.
     let stacksize = u32::try_from(
@@ -607,7 +632,7 @@ fn plan(table: &Table, hook: usize, opts: &CompileOptions) -> Result<Plan, Compi
         stacksize,
         track_depth,
         frames,
-        all_inlined,
+        inlined_for_depth,
     })
 }
 
@@ -674,22 +699,54 @@ fn heights(
     h
 }
 
-/// Entries the main program would hold with every function inlined.
-fn expanded_size(
+/// Entry copies the program holds: main and every subprogram, each with the functions it
+/// inlines expanded.
+fn emitted_size(
     order: &[usize],
     funcs: &BTreeMap<usize, Vec<usize>>,
     calls: &dyn Fn(usize) -> Vec<usize>,
-) -> Result<usize, CompileError> {
+    inline: &BTreeSet<usize>,
+) -> usize {
     let mut size: BTreeMap<usize, usize> = BTreeMap::new();
+    let mut total = 0usize;
     for &s in order {
-        let own = funcs.get(&s).map_or(0, Vec::len);
-        let mut total = own;
+        let mut own = funcs.get(&s).map_or(0, Vec::len);
         for t in calls(s) {
-            total = total.saturating_add(size.get(&t).copied().unwrap_or(0));
+            if inline.contains(&t) {
+                own = own.saturating_add(size.get(&t).copied().unwrap_or(0));
+            }
         }
-        size.insert(s, total);
+        size.insert(s, own);
+        if !inline.contains(&s) {
+            total = total.saturating_add(own);
+        }
     }
-    Ok(order.last().and_then(|m| size.get(m)).copied().unwrap_or(0))
+    total
+}
+
+/// The frame each function's code runs in, counted from main = 1, at its deepest call site
+/// (inlined functions run in their caller's frame).
+fn tops(
+    order: &[usize],
+    calls: &dyn Fn(usize) -> Vec<usize>,
+    inline: &BTreeSet<usize>,
+    main: usize,
+) -> BTreeMap<usize, usize> {
+    let mut top: BTreeMap<usize, usize> = BTreeMap::new();
+    top.insert(main, 1);
+    for &s in order.iter().rev() {
+        let here = top.get(&s).copied().unwrap_or(1);
+        for t in calls(s) {
+            let at = if inline.contains(&t) {
+                here
+            } else {
+                here.saturating_add(1)
+            };
+            let e = top.entry(t).or_insert(0);
+            *e = (*e).max(at);
+        }
+    }
+    top
 }
 
 /// The most return addresses the kernel's jump stack holds below each function (jumps push,
@@ -756,7 +813,7 @@ pub fn compile(
         inlined_calls: out.inlined_calls,
         frames: plan.frames,
         main_stack: out.main_stack,
-        all_inlined: plan.all_inlined,
+        inlined_for_depth: plan.inlined_for_depth,
         tracks_depth: plan.track_depth,
     };
     Ok(CompiledProgram {

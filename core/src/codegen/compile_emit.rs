@@ -118,6 +118,14 @@ enum Ctx {
     },
 }
 
+/// A hotdrop point of a segment: its status field and the accumulator before it (`None`:
+/// nothing before it in the segment).
+#[derive(Clone, Copy, Debug)]
+struct HotPoint {
+    snap: Option<Reg>,
+    status: Field,
+}
+
 /// Shared tails within [`GROUP_SPAN`] of their users.
 #[derive(Debug)]
 struct Group {
@@ -268,9 +276,11 @@ impl<'a> Emitter<'a> {
         self.b
             .alu64(AluOp::Xor, a, b)
             .neg64(c)
-            .alu64(AluOp::And, a, c)
-            .mov64(dst, b)
-            .alu64(AluOp::Xor, dst, a);
+            .alu64(AluOp::And, a, c);
+        if dst != b {
+            self.b.mov64(dst, b);
+        }
+        self.b.alu64(AluOp::Xor, dst, a);
     }
 
     // ---------------------------------------------------------------- groups
@@ -282,6 +292,15 @@ impl<'a> Emitter<'a> {
         let l = self.b.new_label();
         self.group.proxies.insert(target, l);
         l
+    }
+
+    /// `l` itself, or its proxy in this group when the jump may be far.
+    fn to(&mut self, l: Label, far: bool) -> Label {
+        if far {
+            self.far(l)
+        } else {
+            l
+        }
     }
 
     fn bind_far(&mut self, target: Label) {
@@ -322,7 +341,8 @@ impl<'a> Emitter<'a> {
             self.b
                 .store(Size::W, Reg::R10, KEY, Reg::R1)
                 .mov64(Reg::R7, Reg::R0);
-            self.count_key_ready();
+            self.touch_fields();
+            self.count_key_ready(Reg::R7);
             self.b.mov64(Reg::R0, Reg::R7).exit();
         }
         if !old.proxies.is_empty() && !fallthrough {
@@ -340,17 +360,55 @@ impl<'a> Emitter<'a> {
         Ok(())
     }
 
+    /// Read one word of every 8-byte stack slot of the fields area that rules read.
+    ///
+    /// Why: the verifier (6.18's path-insensitive stack liveness, `kernel/bpf/liveness.c`)
+    /// recomputes a subprogram's stack liveness to a fixed point whenever an instruction
+    /// reads a slot not yet known live there, which is the case for every new rule: O(rules
+    /// x program size), 4 s at 4,000 rules. Reading every field slot in the shared tail that
+    /// every rule of the group can reach makes the slots live at all those rules after one
+    /// recomputation, so later reads change nothing. The loads cost ~1 ns per packet.
+    fn touch_fields(&mut self) {
+        let mut slots: Vec<i16> = Vec::new();
+        for f in Field::ALL {
+            if self.plan.needs.has(f) {
+                let at = off(f);
+                if !slots.iter().any(|s| s / 8 == at / 8) {
+                    slots.push(at);
+                }
+            }
+        }
+        let n = &self.plan.needs;
+        if !n.options.is_empty() {
+            slots.push(F_OPTBITS);
+        }
+        if n.indev {
+            slots.extend([F_INDEV, F_INDEV.saturating_add(8)]);
+        }
+        if n.outdev {
+            slots.extend([F_OUTDEV, F_OUTDEV.saturating_add(8)]);
+        }
+        for at in slots {
+            self.b.load(Size::W, Reg::R2, Reg::R6, at);
+        }
+    }
+
     // ---------------------------------------------------------------- counting
 
-    /// Count the entry whose index is at KEY: `packets += 1; bytes += skb->len`.
-    fn count_key_ready(&mut self) {
-        let skip = self.b.new_label();
+    /// Count the entry whose index is at KEY: `packets += 1; bytes += skb->len`. `on_null`
+    /// is what to return if the lookup failed, which an in-range array key cannot: that
+    /// branch ends the program so that it adds no pending state to the verifier's walk.
+    fn count_key_ready(&mut self, on_null: Reg) {
+        let ok = self.b.new_label();
         self.ld_map(Reg::R1, MapKind::Counters);
         self.b
             .mov64(Reg::R2, Reg::R10)
             .add64(Reg::R2, i32::from(KEY))
             .call_helper(helper::MAP_LOOKUP_ELEM)
-            .jmp_if(Cond::Eq, Reg::R0, 0, skip)
+            .jmp_if(Cond::Ne, Reg::R0, 0, ok)
+            .mov64(Reg::R0, on_null)
+            .exit()
+            .bind(ok)
             // Per-CPU values: this CPU's copy, so plain adds (the kernel's ADD_COUNTER on its
             // per-CPU counters is not atomic either).
             .load(Size::DW, Reg::R1, Reg::R0, 0)
@@ -360,14 +418,15 @@ impl<'a> Emitter<'a> {
         self.b
             .load(Size::DW, Reg::R1, Reg::R0, 8)
             .alu64(AluOp::Add, Reg::R1, Reg::R2)
-            .store(Size::DW, Reg::R0, 8, Reg::R1)
-            .bind(skip);
+            .store(Size::DW, Reg::R0, 8, Reg::R1);
     }
 
     fn count(&mut self, entry: usize) -> Result<(), CompileError> {
         let k = i32::try_from(entry).map_err(|_| CompileError::BadIndex { entry })?;
-        self.b.store_imm(Size::W, Reg::R10, KEY, k);
-        self.count_key_ready();
+        self.b
+            .store_imm(Size::W, Reg::R10, KEY, k)
+            .mov64(Reg::R7, verdict::DROP);
+        self.count_key_ready(Reg::R7);
         Ok(())
     }
 
@@ -489,20 +548,6 @@ impl<'a> Emitter<'a> {
         if !needs.options.is_empty() {
             self.tcp_options()?;
         }
-        if needs.has(Field::AnyTrouble) {
-            let mut statuses = alloc::vec![Field::TcpSt, Field::L8St, Field::PortsSt];
-            if !needs.options.is_empty() {
-                statuses.push(Field::OptSt);
-            }
-            self.b.mov64(Reg::R1, 0);
-            for s in statuses {
-                self.load_field(Reg::R2, s);
-                self.b.alu64(AluOp::Or, Reg::R1, Reg::R2);
-            }
-            // Statuses are 0, 1 or 2: bit 1 of their OR says some status is 2.
-            self.b.alu64(AluOp::Rsh, Reg::R1, 1);
-            self.store_field(Field::AnyTrouble, Reg::R1);
-        }
         Ok(())
     }
 
@@ -621,6 +666,9 @@ impl<'a> Emitter<'a> {
             (Field::L8St, -8, Some(1)),
             (Field::PortsSt, -4, Some(1)),
         ] {
+            if !self.plan.needs.has(st) {
+                continue;
+            }
             // r1 = (avail < need) << 1
             self.b
                 .mov64(Reg::R1, Reg::R3)
@@ -851,9 +899,13 @@ impl<'a> Emitter<'a> {
     ) -> Result<(), CompileError> {
         let start = self.b.len();
         let next = self.b.new_label();
-        let mut islands: Vec<(Label, Vec<Term>)> = Vec::new();
-        let mut seg: Vec<Term> = Vec::new();
+        // A target compiled as an inlined chain can be far longer than a 16-bit jump: jumps
+        // over it go through the groups' proxies.
+        let big =
+            matches!(info.target, Tgt::Jump(t) | Tgt::Goto(t) if self.plan.inline.contains(&t));
+        let mut islands: Vec<(Label, Vec<HotPoint>)> = Vec::new();
         let mut segments: Vec<(Vec<Term>, Option<LimitSpec>)> = Vec::new();
+        let mut seg: Vec<Term> = Vec::new();
         for s in &info.steps {
             match s {
                 Step::Term(t) => seg.push(t.clone()),
@@ -862,24 +914,46 @@ impl<'a> Emitter<'a> {
         }
         segments.push((seg, None));
         for (terms, limit) in segments {
-            if !terms.is_empty() {
-                let troubled = terms.iter().any(|t| matches!(t, Term::Status(_)));
-                let miss = if troubled { self.b.new_label() } else { next };
-                for (i, t) in terms.iter().enumerate() {
-                    self.term(t)?;
-                    if i == 0 {
-                        self.b.mov64(Reg::R0, Reg::R1);
-                    } else {
-                        self.b.alu64(AluOp::Or, Reg::R0, Reg::R1);
+            let mut acc = false;
+            let mut points: Vec<HotPoint> = Vec::new();
+            for t in &terms {
+                if let Term::Status(f) = t {
+                    let used = points.iter().filter(|p| p.snap.is_some()).count();
+                    if acc && used >= 2 {
+                        // Out of snapshot registers: branch here, so that the accumulator
+                        // starts again from zero.
+                        self.branch_segment(&mut points, next, big, &mut islands);
+                        acc = false;
                     }
+                    let snap = match (acc, used) {
+                        (false, _) => None,
+                        (true, 0) => Some(Reg::R8),
+                        (true, _) => Some(Reg::R7),
+                    };
+                    if let Some(r) = snap {
+                        // Everything before this status, for the hotdrop check.
+                        self.b.mov64(r, Reg::R0);
+                    }
+                    points.push(HotPoint { snap, status: *f });
                 }
-                self.b.jmp_if(Cond::Ne, Reg::R0, 0, miss);
-                if troubled {
-                    islands.push((miss, terms));
+                let plain = self.term(t)?;
+                if acc {
+                    self.b.alu64(AluOp::Or, Reg::R0, Reg::R1);
+                } else {
+                    if plain {
+                        // A plain reload: derive it, so that the branch on r0 (a copy) cannot
+                        // refine the stack slot the value came from.
+                        self.b.alu32(AluOp::Or, Reg::R1, 0);
+                    }
+                    self.b.mov64(Reg::R0, Reg::R1);
+                    acc = true;
                 }
             }
+            if acc {
+                self.branch_segment(&mut points, next, big, &mut islands);
+            }
             if let Some(l) = limit {
-                self.limit(&l, next)?;
+                self.limit(&l, next, big)?;
             }
         }
         self.target(k, info.target, ctx, nest)?;
@@ -887,12 +961,41 @@ impl<'a> Emitter<'a> {
             if info.target.continues() {
                 self.b.jmp(next);
             }
-            for (miss, terms) in islands {
-                self.b.bind(miss);
-                self.slow_path(&terms, next);
+            // No match: a hotdrop (NF_DROP, nothing counted) if some status is 2 while
+            // everything before it held, else the next entry. The branch goes on to the next
+            // entry and the fall-through ends, so the verifier's stack of pending branches
+            // does not grow with the rule count.
+            for (miss, points) in islands {
+                if big {
+                    self.bind_far(miss);
+                } else {
+                    self.b.bind(miss);
+                }
+                self.b.mov64(Reg::R4, 0);
+                for p in points {
+                    match p.snap {
+                        Some(r) => {
+                            self.b.mov64(Reg::R2, r);
+                            self.is_zero_small(Reg::R2);
+                        }
+                        None => {
+                            self.b.mov64(Reg::R2, 1);
+                        }
+                    }
+                    self.load_field(Reg::R3, p.status);
+                    self.b
+                        .alu64(AluOp::Rsh, Reg::R3, 1)
+                        .alu64(AluOp::And, Reg::R2, Reg::R3)
+                        .alu64(AluOp::Or, Reg::R4, Reg::R2);
+                }
+                self.b.jmp_if(Cond::Eq, Reg::R4, 0, next).ret(verdict::DROP);
             }
         }
-        self.b.bind(next);
+        if big {
+            self.bind_far(next);
+        } else {
+            self.b.bind(next);
+        }
         self.spans.push(RuleSpan {
             entry: k,
             start,
@@ -901,48 +1004,37 @@ impl<'a> Emitter<'a> {
         Ok(())
     }
 
-    /// The rule did not match and the packet has a status 2 somewhere: go through the
-    /// segment's conditions in the kernel's order; a status of 2 reached before any
-    /// mismatch is a hotdrop (NF_DROP, nothing counted).
-    fn slow_path(&mut self, terms: &[Term], next: Label) {
-        self.load_field(Reg::R1, Field::AnyTrouble);
-        self.b
-            .alu64(AluOp::Xor, Reg::R1, 1)
-            .jmp_if(Cond::Ne, Reg::R1, 0, next);
-        for t in terms {
-            match t {
-                Term::Status(f) => {
-                    let not_hot = self.b.new_label();
-                    // Derived values only (see the module doc): st ^ 2 is 0 for a hotdrop,
-                    // 2 when the header is fine, 3 for a plain mismatch.
-                    self.load_field(Reg::R1, *f);
-                    self.b
-                        .alu32(AluOp::Xor, Reg::R1, 2)
-                        .jmp_if(Cond::Ne, Reg::R1, 0, not_hot)
-                        .ret(verdict::DROP)
-                        .bind(not_hot)
-                        .jmp_if(Cond::Ne, Reg::R1, 2, next);
-                }
-                t => {
-                    // Terms never fail to emit on the slow path: they did on the fast one.
-                    let _ = self.term(t);
-                    self.b.jmp_if(Cond::Ne, Reg::R1, 0, next);
-                }
-            }
+    /// End a segment: `if r0 != 0 goto miss` (the island when it has hotdrop points, else
+    /// the next entry).
+    fn branch_segment(
+        &mut self,
+        points: &mut Vec<HotPoint>,
+        next: Label,
+        big: bool,
+        islands: &mut Vec<(Label, Vec<HotPoint>)>,
+    ) {
+        if points.is_empty() {
+            let to = self.to(next, big);
+            self.b.jmp_if(Cond::Ne, Reg::R0, 0, to);
+            return;
         }
-        self.b.jmp(next);
+        let miss = self.b.new_label();
+        let to = self.to(miss, big);
+        self.b.jmp_if(Cond::Ne, Reg::R0, 0, to);
+        islands.push((miss, core::mem::take(points)));
     }
 
-    /// Compute term `t` into r1 (0 = the condition holds). Uses r1..r5.
-    fn term(&mut self, t: &Term) -> Result<(), CompileError> {
+    /// Compute term `t` into r1 (0 = the condition holds). Uses r1..r5. Returns whether r1
+    /// is a plain reload of a field (not derived by an ALU operation).
+    fn term(&mut self, t: &Term) -> Result<bool, CompileError> {
+        let mut plain = false;
         match t {
             Term::Never => {
                 self.b.mov64(Reg::R1, 1);
             }
             Term::Status(f) => {
-                // Derived (see the module doc), so the branch cannot refine the stack slot.
                 self.load_field(Reg::R1, *f);
-                self.b.alu32(AluOp::Or, Reg::R1, 0);
+                plain = true;
             }
             Term::Masked {
                 f,
@@ -959,9 +1051,8 @@ impl<'a> Emitter<'a> {
                 }
                 if *inv {
                     self.is_zero_small(Reg::R1);
-                } else if *mask == u32::MAX && *value == 0 {
-                    // A plain reload: derive it so the branch cannot refine the stack slot.
-                    self.b.alu32(AluOp::Or, Reg::R1, 0);
+                } else {
+                    plain = *mask == u32::MAX && *value == 0;
                 }
             }
             Term::Range {
@@ -1042,7 +1133,7 @@ impl<'a> Emitter<'a> {
                 }
             }
         }
-        Ok(())
+        Ok(plain)
     }
 
     /// `dst = (src < lo || src > hi)` for a zero-extended `src`: the sign bits of
@@ -1131,7 +1222,7 @@ impl<'a> Emitter<'a> {
 
     /// `limit_mt`: the kernel's token bucket over a shared map value
     /// `{u64 prev, u32 credit, u32 initialised}`; on no match go to `next`.
-    fn limit(&mut self, l: &LimitSpec, next: Label) -> Result<(), CompileError> {
+    fn limit(&mut self, l: &LimitSpec, next: Label, big: bool) -> Result<(), CompileError> {
         let cpj = super::compile_rule::credits_per_jiffy(self.opts.hz);
         let shift = i32::try_from(cpj.checked_ilog2().unwrap_or(0))
             .map_err(|_| CompileError::Internal("credits per jiffy"))?;
@@ -1141,8 +1232,10 @@ impl<'a> Emitter<'a> {
         self.b
             .mov64(Reg::R2, Reg::R10)
             .add64(Reg::R2, i32::from(KEY))
-            .call_helper(helper::MAP_LOOKUP_ELEM)
-            .jmp_if(Cond::Eq, Reg::R0, 0, next)
+            .call_helper(helper::MAP_LOOKUP_ELEM);
+        let to = self.to(next, big);
+        self.b
+            .jmp_if(Cond::Eq, Reg::R0, 0, to)
             .mov64(Reg::R7, Reg::R0)
             .call_helper(JIFFIES64)
             .mov64(Reg::R8, Reg::R0);
@@ -1165,7 +1258,7 @@ impl<'a> Emitter<'a> {
             .load(Size::W, Reg::R1, Reg::R7, 8)
             .jmp_if(Cond::Ge, Reg::R1, Reg::R2, slow)
             .load(Size::DW, Reg::R1, Reg::R7, 0)
-            .jmp_if(Cond::Eq, Reg::R1, Reg::R8, next)
+            .jmp_if(Cond::Eq, Reg::R1, Reg::R8, to)
             .bind(slow)
             // credit_increase = (now - xchg(&prev, now)) * CREDITS_PER_JIFFY, as u32
             .mov64(Reg::R1, Reg::R8)

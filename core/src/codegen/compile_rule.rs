@@ -11,8 +11,8 @@
 //! * [`Term::Status`] marks a point where the kernel's match may *hotdrop* (a TCP match on a
 //!   packet too short for the TCP header, a TCP fragment at offset 1): the per-packet status
 //!   field is 0 (the header is there), 1 (no match: a non-first fragment) or 2 (hotdrop). It
-//!   acts as a term (non-zero = mismatch), and the emitter's slow path tells 1 from 2 when the
-//!   rule did not match.
+//!   acts as a term (non-zero = mismatch), and the emitter also computes whether everything
+//!   before it held while the status is 2: then the kernel drops the packet.
 //! * [`Step::Limit`] has a side effect (it takes a token), so everything before it must have
 //!   matched before it runs: it splits a rule into segments.
 //! * Interface names compare 16 bytes ([`Term::Iface`]).
@@ -77,15 +77,13 @@ pub(crate) enum Field {
     IcmpType,
     /// ICMP code.
     IcmpCode,
-    /// 1 when any status the program reads is 2 (hotdrop): the gate of every slow path.
-    AnyTrouble,
     /// Current jump-stack depth, kept only when the table can overflow the kernel's stack.
     Depth,
 }
 
 impl Field {
     /// Every field, in layout order.
-    pub(crate) const ALL: [Field; 27] = [
+    pub(crate) const ALL: [Field; 26] = [
         Field::Saddr,
         Field::Daddr,
         Field::SaddrH,
@@ -111,7 +109,6 @@ impl Field {
         Field::TcpFlags,
         Field::IcmpType,
         Field::IcmpCode,
-        Field::AnyTrouble,
         Field::Depth,
     ];
 
@@ -124,14 +121,6 @@ impl Field {
     pub(crate) fn bit(self) -> u32 {
         1u32.checked_shl(u32::try_from(self.index()).unwrap_or(0))
             .unwrap_or(0)
-    }
-
-    /// Whether the field is one of the L4 header statuses (its value 2 means hotdrop).
-    pub(crate) fn is_status(self) -> bool {
-        matches!(
-            self,
-            Field::TcpSt | Field::L8St | Field::PortsSt | Field::OptSt
-        )
     }
 }
 
@@ -334,12 +323,7 @@ impl Needs {
             Step::Limit(_) => self.limit = true,
             Step::Term(t) => match t {
                 Term::Never | Term::OptBit { .. } => {}
-                Term::Masked { f, .. } | Term::Range { f, .. } | Term::Status(f) => {
-                    self.add(*f);
-                    if f.is_status() {
-                        self.add(Field::AnyTrouble);
-                    }
-                }
+                Term::Masked { f, .. } | Term::Range { f, .. } | Term::Status(f) => self.add(*f),
                 Term::Iface { out, .. } => {
                     if *out {
                         self.outdev = true;

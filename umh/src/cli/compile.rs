@@ -10,7 +10,7 @@ use crate::capture;
 use crate::loader::{self, LoadedTable, LoaderError, LoaderOptions};
 use crate::sys::bpf::LOG_STATS;
 use crate::sys::netns::NetNs;
-use bpfilter_core::codegen::{disasm, CompileError, CompiledProgram};
+use bpfilter_core::codegen::{compile_table, disasm, CompileError, CompiledProgram};
 use bpfilter_core::ir::Table;
 use bpfilter_core::uapi::{cstr, table_by_name, HOOK_NAMES};
 use bpfilter_core::validate::{validate_replace, FreshNamespace};
@@ -168,13 +168,29 @@ pub fn describe(table: &str, h: &loader::LoadedHook) -> String {
 fn report(input: &Input, opts: &LoaderOptions, show: bool) -> Result<bool, String> {
     let t = &input.table;
     let name = t.name.as_str();
-    match loader::load_table(t, opts) {
+    let programs = match compile_table(t, &opts.compile) {
+        Ok(p) => p,
+        Err(
+            e @ (CompileError::UnsupportedMatch { .. } | CompileError::UnsupportedTarget { .. }),
+        ) => {
+            println!("{name}: not compiled: {e}");
+            return Ok(false);
+        }
+        Err(e) => return Err(format!("{name}: cannot compile: {e}")),
+    };
+    if show {
+        for p in &programs {
+            println!(
+                "--- {name} {} ---",
+                HOOK_NAMES.get(p.hook).copied().unwrap_or("?")
+            );
+            print!("{}", annotated_disasm(p));
+        }
+    }
+    match loader::load_programs(t, programs, opts) {
         Ok(LoadedTable { hooks, .. }) => {
             for h in &hooks {
                 println!("{}", describe(name, h));
-                if show {
-                    print!("{}", annotated_disasm(&h.compiled));
-                }
             }
             Ok(true)
         }

@@ -276,6 +276,15 @@ fn check_prog_support(e: BpfError, hook: usize) -> LoaderError {
 pub fn load_table(table: &Table, opts: &LoaderOptions) -> Result<LoadedTable, LoaderError> {
     // Every hook compiles, or nothing reaches the kernel.
     let programs = compile_table(table, &opts.compile)?;
+    load_programs(table, programs, opts)
+}
+
+/// Load programs compiled from `table` (all its hooks, from `compile_table`).
+pub fn load_programs(
+    table: &Table,
+    programs: Vec<CompiledProgram>,
+    opts: &LoaderOptions,
+) -> Result<LoadedTable, LoaderError> {
     let needed = programs
         .first()
         .map(|p| p.maps)
