@@ -573,7 +573,11 @@ fn plan(table: &Table, hook: usize, opts: &CompileOptions) -> Result<Plan, Compi
             if f == main || inline.contains(&f) {
                 continue;
             }
-            let on_deepest = top.get(&f).copied().unwrap_or(0) + h.get(&f).copied().unwrap_or(0)
+            let on_deepest = top
+                .get(&f)
+                .copied()
+                .unwrap_or(0)
+                .saturating_add(h.get(&f).copied().unwrap_or(0))
                 == frames.saturating_add(1);
             if !on_deepest {
                 continue;
