@@ -12,8 +12,6 @@
 //! Line format: `name rev table hook_mask proto invflags errno payload`, payload as
 //! `OFFSET:HEX` runs of non-zero bytes (`OFFSET:HH*N` for N equal bytes, `-` for all zero) over `XT_ALIGN(matchsize)` zeros.
 //!
-//! Known errno gaps (the accept/reject decision still has to agree): the kernel's EDOM (33)
-//! is EINVAL here until `Errno` has EDOM.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use bpfilter_core::error::Errno;
@@ -51,6 +49,7 @@ fn model(
         table: table.as_bytes(),
         hook_mask,
         ip,
+        matches: &[],
     };
     (desc.check)(&ctx, payload)
 }
@@ -100,10 +99,9 @@ fn checkentry_agrees_with_the_kernel() {
         let got = model(name, rev, table, hook_mask, &ip, &data);
         let want = match errno {
             0 => Ok(()),
-            // EDOM: not representable yet, modelled as EINVAL.
             33 => {
                 edom += 1;
-                Err(Errno::EINVAL)
+                Err(Errno::EDOM)
             }
             e => Err(Errno::from_code(e).unwrap_or_else(|| panic!("errno {e} in: {line}"))),
         };
@@ -112,7 +110,7 @@ fn checkentry_agrees_with_the_kernel() {
         }
         n += 1;
     }
-    println!("{n} kernel cases, {edom} of them EDOM (compared as EINVAL)");
+    println!("{n} kernel cases, {edom} of them EDOM");
     assert!(
         failures.is_empty(),
         "{} mismatches:\n{}",

@@ -20,7 +20,7 @@
 )]
 
 use bpfilter_core::error::Errno;
-use bpfilter_core::ext::targets::{tcpmss, TargetValue};
+use bpfilter_core::ext::targets::TargetValue;
 use bpfilter_core::ext::{lookup, CheckCtx, Kind};
 use bpfilter_core::uapi::{xt_align, IptIp};
 use zerocopy::FromBytes;
@@ -72,24 +72,21 @@ fn check_target(c: &K, payload: &[u8]) -> Result<(), Errno> {
     if desc.proto != 0 && (ip.proto.get() != desc.proto || ip.invflags & 0x40 != 0) {
         return Err(Errno::EINVAL);
     }
+    let matches = hex(c.m);
     let ctx = CheckCtx {
         table: c.t.as_bytes(),
         hook_mask,
         ip: &ip,
+        matches: &matches,
     };
-    (desc.check)(&ctx, payload)?;
-    if desc.name == "TCPMSS" && !tcpmss::has_syn_match(&hex(c.m)) {
-        return Err(Errno::EINVAL);
-    }
-    Ok(())
+    (desc.check)(&ctx, payload)
 }
 
 /// The kernel's errno name as recorded, mapped to what the model returns.
 fn expected(e: &str) -> Result<(), Errno> {
     match e {
         "OK" => Ok(()),
-        // Errno has no EDOM (33) yet: DSCP > 0x3f is modelled as EINVAL (reported gap).
-        "EDOM" => Err(Errno::EINVAL),
+        "EDOM" => Err(Errno::EDOM),
         "ENOTSUP" | "EOPNOTSUPP" => Err(Errno::EOPNOTSUPP),
         other => Err(*Errno::ALL
             .iter()

@@ -60,7 +60,7 @@ proptest! {
         ipb[80..82].copy_from_slice(&proto.to_le_bytes());
         ipb[83] = inv;
         let ip = IptIp::read_from_bytes(&ipb).unwrap();
-        let ctx = CheckCtx { table: TABLES[table].as_bytes(), hook_mask, ip: &ip };
+        let ctx = CheckCtx { table: TABLES[table].as_bytes(), hook_mask, ip: &ip, matches: &[] };
         let _ = (desc.check)(&ctx, &payload);
         // Checks never read beyond what they are given: a short slice is not a panic.
         let _ = (desc.check)(&ctx, &payload[..payload.len().min(3)]);

@@ -223,6 +223,7 @@ fn check(
             table: table.as_bytes(),
             hook_mask,
             ip,
+            matches: &[],
         },
         &p,
     )
@@ -408,9 +409,10 @@ fn other_checkentry_errnos() {
         check("filter", 1 << 1, &tcp, "TCPMSS", 0, &[0xff, 0xff]),
         Err(Errno::EINVAL)
     );
+    // From OUTPUT the route exists, but the entry has no tcp SYN match: still EINVAL.
     assert_eq!(
         check("filter", OUT, &tcp, "TCPMSS", 0, &[0xff, 0xff]),
-        Ok(())
+        Err(Errno::EINVAL)
     );
 }
 

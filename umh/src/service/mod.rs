@@ -337,5 +337,87 @@ impl Tables for StateView<'_> {
     }
 }
 
+pub mod handler;
+
 #[cfg(test)]
 mod tests;
+
+/// Persistence: a namespace's tables as files (`TABLE.blob`, the replace form of the table;
+/// `TABLE.added`, the counters added with SET_ADD_COUNTERS), so that a later `bpfilter exec`
+/// or a restarted daemon picks the state back up. Writes go through a temporary file and a
+/// rename, so a crash leaves the old or the new state, never half of one.
+impl NsTables {
+    /// Write every instantiated table to `dir`.
+    pub fn save_state(&self, dir: &std::path::Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        for (name, e) in &self.tables {
+            let n = u32::try_from(e.table.entries.len()).unwrap_or(u32::MAX);
+            write_atomic(&dir.join(format!("{name}.blob")), &e.table.to_replace(n, 0))?;
+            let mut added = Vec::with_capacity(e.added.len() * XT_COUNTERS_SIZE);
+            for (p, b) in &e.added {
+                added.extend_from_slice(&p.to_le_bytes());
+                added.extend_from_slice(&b.to_le_bytes());
+            }
+            write_atomic(&dir.join(format!("{name}.added")), &added)?;
+        }
+        Ok(())
+    }
+
+    /// Read the tables saved in `dir` (missing files: the table is fresh). Each blob is
+    /// validated again; one that does not validate is an error, not silently dropped.
+    pub fn load_state(dir: &std::path::Path) -> std::io::Result<NsTables> {
+        let mut ns = NsTables::new();
+        for info in TABLES.iter() {
+            let path = dir.join(format!("{}.blob", info.name));
+            let blob = match std::fs::read(&path) {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            let n = crate::capture::num_counters(&blob).unwrap_or(0);
+            let v = validate_replace(
+                &blob,
+                &bpfilter_core::validate::FreshNamespace {
+                    current_entries: Some(n),
+                },
+            )
+            .map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?;
+            let table = Table::from_validated(&v)
+                .map_err(|e| std::io::Error::other(format!("{}: {e:?}", path.display())))?;
+            let count = table.entries.len();
+            let mut added = vec![(0, 0); count];
+            if let Ok(bytes) = std::fs::read(dir.join(format!("{}.added", info.name))) {
+                for (slot, c) in added.iter_mut().zip(bytes.chunks_exact(XT_COUNTERS_SIZE)) {
+                    let p = u64::from_le_bytes(c[..8].try_into().unwrap_or([0; 8]));
+                    let b = u64::from_le_bytes(c[8..].try_into().unwrap_or([0; 8]));
+                    *slot = (p, b);
+                }
+            }
+            let size = u32::try_from(v.entries.len()).unwrap_or(u32::MAX);
+            ns.tables.insert(
+                info.name,
+                Entry {
+                    info: *info,
+                    hook_masks: v.hook_mask.clone(),
+                    table,
+                    added,
+                    size,
+                },
+            );
+        }
+        Ok(ns)
+    }
+
+    /// The tables instantiated so far, with their hook masks (to re-enforce after a restart).
+    pub fn tables(&self) -> impl Iterator<Item = (&Table, &[u8])> {
+        self.tables
+            .values()
+            .map(|e| (&e.table, e.hook_masks.as_slice()))
+    }
+}
+
+fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}

@@ -171,3 +171,44 @@ fn revisions_follow_what_the_enforcer_supports() {
         Errno::ENOENT
     );
 }
+
+#[test]
+fn state_survives_save_and_load() {
+    let mut ours = NsTables::new();
+    let mut enf = Recorder::default();
+    let rs = random_ruleset(&mut Rng::new(5));
+    let table = rs.build().unwrap();
+    let name = table.name.to_string();
+    let cur = u32::from_le_bytes(
+        ours.get_info(&info_req(&name), 84).unwrap()[76..80]
+            .try_into()
+            .unwrap(),
+    );
+    ours.set_replace(&table.to_replace(cur, 0), &mut enf)
+        .unwrap();
+    let n = table.entries.len() as u32;
+    let mut add = vec![0u8; 40 + 16 * n as usize];
+    add[..name.len()].copy_from_slice(name.as_bytes());
+    add[32..36].copy_from_slice(&n.to_le_bytes());
+    add[40] = 7;
+    ours.add_counters(&add).unwrap();
+    let dir = std::env::temp_dir().join(format!("bpfilter-state-{}", std::process::id()));
+    ours.save_state(&dir).unwrap();
+    let mut back = NsTables::load_state(&dir).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let size = u32::from_le_bytes(
+        ours.get_info(&info_req(&name), 84).unwrap()[80..84]
+            .try_into()
+            .unwrap(),
+    );
+    let req = entries_req(&name, size);
+    assert_eq!(
+        back.get_info(&info_req(&name), 84).unwrap(),
+        ours.get_info(&info_req(&name), 84).unwrap()
+    );
+    assert_eq!(
+        back.get_entries(&req, req.len(), &enf).unwrap(),
+        ours.get_entries(&req, req.len(), &enf).unwrap()
+    );
+    assert_eq!(back.tables().count(), 1);
+}

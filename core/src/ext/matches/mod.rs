@@ -107,11 +107,9 @@ const IPPROTO_UDPLITE: u16 = 136;
 /// into jiffy credits, and their overflow checks depend on it.
 const HZ: u64 = 250;
 
-/// `EDOM` (33) is what `dscp`, `time` and `cluster` return for an out-of-range value, but
-/// [`Errno`] has no such variant yet. Until it does, these checks answer EINVAL: the reject
-/// decision is right, the errno is not (listed as known-wrong in the branch report).
+/// `EDOM` (33) is what `dscp`, `time` and `cluster` return for an out-of-range value.
 const fn edom() -> Errno {
-    Errno::EINVAL
+    Errno::EDOM
 }
 
 #[expect(

@@ -78,10 +78,9 @@ pub const CLASSIFY: ExtDesc = ExtDesc {
 const XT_DSCP_MAX: u8 = 0x3f;
 
 /// `dscp_tg_check`: a DSCP above 0x3f is refused with **EDOM** (33) by the kernel.
-/// `Errno` has no EDOM yet, so this returns EINVAL; see the module owner's report.
 fn check_dscp(_: &CheckCtx<'_>, p: &[u8]) -> Result<(), Errno> {
     if Rd(p).u8(0) > XT_DSCP_MAX {
-        return Err(Errno::EINVAL);
+        return Err(Errno::EDOM);
     }
     Ok(())
 }

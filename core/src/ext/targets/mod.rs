@@ -32,7 +32,7 @@
 //!   CONNSECMARK 0       IPv4    1            -         -       -      yes
 //!   CT          0,1,2   IPv4    40/72/72     raw       -       -      yes (fresh netns)
 //!   DNAT        0 /1,2  IPv4/U  20/40/44     nat       0x09    -      yes
-//!   DSCP        0       IPv4    1            mangle    -       -      yes (EDOM -> EINVAL)
+//!   DSCP        0       IPv4    1            mangle    -       -      yes
 //!   ECN         0       IPv4    3            mangle    -       -      yes
 //!   HMARK       0       IPv4    60           -         -       -      yes
 //!   IDLETIMER   0,1     IPv4    40/48        -         -       -      partly (first use)

@@ -40,17 +40,16 @@ pub const TCPOPTSTRIP: ExtDesc = ExtDesc {
 /// `XT_TCPMSS_CLAMP_PMTU`.
 pub const XT_TCPMSS_CLAMP_PMTU: u16 = 0xffff;
 
-/// `tcpmss_tg4_check`, first half: clamping to the PMTU needs a route, so only FORWARD,
-/// OUTPUT and POSTROUTING may reach the rule.
-///
-/// The second half, "some match of the entry is `tcp` with SYN in `flg_cmp` and no
-/// `XT_TCP_INV_FLAGS`" (else EINVAL), needs the entry's matches, which `CheckCtx` does not
-/// carry. [`has_syn_match`] implements it for the caller that has the entry; until
-/// `CheckCtx` exposes the matches this check accepts such entries.
+/// `tcpmss_tg4_check`: clamping to the PMTU needs a route, so only FORWARD, OUTPUT and
+/// POSTROUTING may reach the rule; then some match of the entry must be `tcp` with SYN in
+/// `flg_cmp` and no `XT_TCP_INV_FLAGS` ([`has_syn_match`]), else EINVAL.
 fn check_tcpmss(ctx: &CheckCtx<'_>, p: &[u8]) -> Result<(), Errno> {
     if Rd(p).u16(0) == XT_TCPMSS_CLAMP_PMTU
         && ctx.hook_mask & !(hook::FWD | hook::OUT | hook::POST) != 0
     {
+        return Err(Errno::EINVAL);
+    }
+    if !has_syn_match(ctx.matches) {
         return Err(Errno::EINVAL);
     }
     Ok(())
