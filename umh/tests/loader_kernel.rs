@@ -32,7 +32,11 @@ fn unsupported_extensions_are_refused_by_name_before_loading() {
     assert!(
         matches!(
             e,
-            LoaderError::Compile(CompileError::UnsupportedTarget { name: "REJECT", entry: 0, .. })
+            LoaderError::Compile(CompileError::UnsupportedTarget {
+                name: "REJECT",
+                entry: 0,
+                ..
+            })
         ),
         "{e}"
     );
@@ -50,7 +54,10 @@ fn unsupported_extensions_are_refused_by_name_before_loading() {
     // The refusal is about the reachable entries of every hook: one in OUTPUT is enough.
     let e = load_err("-A INPUT -j ACCEPT\n-A OUTPUT -j MARK --set-mark 1\n");
     assert!(
-        matches!(e, LoaderError::Compile(CompileError::UnsupportedTarget { name: "MARK", .. })),
+        matches!(
+            e,
+            LoaderError::Compile(CompileError::UnsupportedTarget { name: "MARK", .. })
+        ),
         "{e}"
     );
     assert!(e.to_string().contains("skb->mark"), "{e}");
@@ -58,7 +65,13 @@ fn unsupported_extensions_are_refused_by_name_before_loading() {
     // conntrack options that need the conntrack entry itself.
     let e = load_err("-A INPUT -m conntrack --ctorigsrc 10.0.0.1 -j DROP\n");
     assert!(
-        matches!(e, LoaderError::Compile(CompileError::UnsupportedMatch { name: "conntrack", .. })),
+        matches!(
+            e,
+            LoaderError::Compile(CompileError::UnsupportedMatch {
+                name: "conntrack",
+                ..
+            })
+        ),
         "{e}"
     );
 }
@@ -126,7 +139,8 @@ fn jump_stack_overflow_drops_like_the_kernel() {
 
 /// Send one datagram over loopback; true if it arrived within 300 ms.
 fn arrives(rx: &UdpSocket, tx: &UdpSocket) -> bool {
-    tx.send_to(b"ping", rx.local_addr().expect("addr")).expect("send");
+    tx.send_to(b"ping", rx.local_addr().expect("addr"))
+        .expect("send");
     let mut buf = [0u8; 16];
     rx.recv_from(&mut buf).is_ok()
 }
@@ -141,8 +155,8 @@ fn attach_is_all_or_none() {
     // link made before it must be gone again.
     let mut b = Builder::new();
     b.ret(1);
-    let (other, _) =
-        Program::load_netfilter(&b.finish().expect("finish"), &LoadOptions::default()).expect("load");
+    let (other, _) = Program::load_netfilter(&b.finish().expect("finish"), &LoadOptions::default())
+        .expect("load");
     let blocker = ns
         .run(|| {
             Link::netfilter(
@@ -163,7 +177,8 @@ fn attach_is_all_or_none() {
         .run(|| {
             netns::link_up("lo").expect("lo");
             let rx = UdpSocket::bind("127.0.0.1:0").expect("rx");
-            rx.set_read_timeout(Some(Duration::from_millis(300))).expect("timeout");
+            rx.set_read_timeout(Some(Duration::from_millis(300)))
+                .expect("timeout");
             let tx = UdpSocket::bind("127.0.0.1:0").expect("tx");
             arrives(&rx, &tx)
         })
@@ -176,7 +191,8 @@ fn attach_is_all_or_none() {
     let flows = ns
         .run(|| {
             let rx = UdpSocket::bind("127.0.0.1:0").expect("rx");
-            rx.set_read_timeout(Some(Duration::from_millis(300))).expect("timeout");
+            rx.set_read_timeout(Some(Duration::from_millis(300)))
+                .expect("timeout");
             let tx = UdpSocket::bind("127.0.0.1:0").expect("tx");
             arrives(&rx, &tx)
         })

@@ -90,7 +90,7 @@ impl Ip {
 /// A TCP header with `flags` and `options` (padded to 4 bytes), then `payload`.
 pub fn tcp(sport: u16, dport: u16, flags: u8, options: &[u8], payload: &[u8]) -> Vec<u8> {
     let mut opts = options.to_vec();
-    while opts.len() % 4 != 0 {
+    while !opts.len().is_multiple_of(4) {
         opts.push(0);
     }
     let doff = u8::try_from((20 + opts.len()) / 4).expect("doff");
@@ -98,11 +98,35 @@ pub fn tcp(sport: u16, dport: u16, flags: u8, options: &[u8], payload: &[u8]) ->
 }
 
 /// A TCP header with an explicit data offset (for malformed headers).
-pub fn tcp_doff(sport: u16, dport: u16, flags: u8, doff: u8, opts: &[u8], payload: &[u8]) -> Vec<u8> {
+pub fn tcp_doff(
+    sport: u16,
+    dport: u16,
+    flags: u8,
+    doff: u8,
+    opts: &[u8],
+    payload: &[u8],
+) -> Vec<u8> {
     let mut t = Vec::new();
     t.extend_from_slice(&sport.to_be_bytes());
     t.extend_from_slice(&dport.to_be_bytes());
-    t.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, doff << 4, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    t.extend_from_slice(&[
+        0,
+        0,
+        0,
+        1,
+        0,
+        0,
+        0,
+        0,
+        doff << 4,
+        flags,
+        0xff,
+        0xff,
+        0,
+        0,
+        0,
+        0,
+    ]);
     t.extend_from_slice(opts);
     t.extend_from_slice(payload);
     t
@@ -158,7 +182,14 @@ pub fn run(l: &LoadedTable, hook: usize, pkt: &[u8]) -> Run {
 
 /// Expect `verdict` and exactly `entries` counted once each with the packet's length.
 #[track_caller]
-pub fn expect(l: &LoadedTable, hook: usize, pkt: &[u8], verdict: u32, entries: &[usize], what: &str) {
+pub fn expect(
+    l: &LoadedTable,
+    hook: usize,
+    pkt: &[u8],
+    verdict: u32,
+    entries: &[usize],
+    what: &str,
+) {
     let r = run(l, hook, pkt);
     let len = u64::try_from(pkt.len()).expect("len");
     let want: Vec<(usize, u64, u64)> = entries.iter().map(|e| (*e, 1, len)).collect();
