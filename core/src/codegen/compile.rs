@@ -66,6 +66,7 @@ use crate::uapi::{HOOK_NAMES, NF_INET_NUMHOOKS};
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 use core::fmt;
+use core::fmt::Write as _;
 
 /// Value a subprogram returns when its chain RETURNed (the caller goes on).
 pub const CONTINUE: i32 = 2;
@@ -228,6 +229,28 @@ impl CompiledProgram {
             insn.imm = f;
         }
         Ok(out)
+    }
+
+    /// The disassembly ([`super::disasm`]) with a `; entry N` line where the code of each
+    /// entry instance starts.
+    pub fn disasm(&self) -> alloc::string::String {
+        let text = super::disasm(&self.insns);
+        let mut out = alloc::string::String::new();
+        for line in text.lines() {
+            let pc = line
+                .trim_start()
+                .split(':')
+                .next()
+                .and_then(|n| n.parse::<usize>().ok());
+            if let Some(pc) = pc {
+                for s in self.spans.iter().filter(|s| s.start == pc) {
+                    let _ = writeln!(out, "; entry {}", s.entry);
+                }
+            }
+            out.push_str(line);
+            out.push('\n');
+        }
+        out
     }
 
     /// The entry whose code contains slot `pc`, if any.

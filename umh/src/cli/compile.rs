@@ -10,11 +10,10 @@ use crate::capture;
 use crate::loader::{self, LoadedTable, LoaderError, LoaderOptions};
 use crate::sys::bpf::LOG_STATS;
 use crate::sys::netns::NetNs;
-use bpfilter_core::codegen::{compile_table, disasm, CompileError, CompiledProgram};
+use bpfilter_core::codegen::{compile_table, CompileError};
 use bpfilter_core::ir::Table;
 use bpfilter_core::uapi::{cstr, table_by_name, HOOK_NAMES};
 use bpfilter_core::validate::{validate_replace, FreshNamespace};
-use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
@@ -118,27 +117,6 @@ pub fn loader_options() -> Result<LoaderOptions, LoaderError> {
     })
 }
 
-/// `disasm` with a `; entry N` line where each entry's code starts.
-pub fn annotated_disasm(p: &CompiledProgram) -> String {
-    let text = disasm(&p.insns);
-    let mut out = String::new();
-    for line in text.lines() {
-        let pc = line
-            .trim_start()
-            .split(':')
-            .next()
-            .and_then(|n| n.parse::<usize>().ok());
-        if let Some(pc) = pc {
-            for s in p.spans.iter().filter(|s| s.start == pc) {
-                let _ = writeln!(out, "; entry {}", s.entry);
-            }
-        }
-        out.push_str(line);
-        out.push('\n');
-    }
-    out
-}
-
 /// One line about a loaded hook.
 pub fn describe(table: &str, h: &loader::LoadedHook) -> String {
     let s = &h.stats;
@@ -184,7 +162,7 @@ fn report(input: &Input, opts: &LoaderOptions, show: bool) -> Result<bool, Strin
                 "--- {name} {} ---",
                 HOOK_NAMES.get(p.hook).copied().unwrap_or("?")
             );
-            print!("{}", annotated_disasm(p));
+            print!("{}", p.disasm());
         }
     }
     match loader::load_programs(t, programs, opts) {
