@@ -468,3 +468,56 @@ pub fn test_run_packet(
         repeat,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A kernel without BPF_PROG_TYPE_NETFILTER fails the load before verifying anything:
+    /// EINVAL and an empty log. That must read as "no netfilter programs", not as a
+    /// verifier refusal; a real refusal keeps its log.
+    #[test]
+    fn missing_program_type_is_told_apart_from_a_refusal() {
+        let e = check_prog_support(
+            BpfError::Verifier {
+                errno: libc::EINVAL,
+                log: String::new(),
+                truncated: false,
+            },
+            1,
+        );
+        assert!(matches!(
+            e,
+            LoaderError::NoNetfilterLinks {
+                errno: libc::EINVAL
+            }
+        ));
+        assert!(e.to_string().contains("6.4"), "{e}");
+        let e = check_prog_support(
+            BpfError::Verifier {
+                errno: libc::EACCES,
+                log: "R5 !read_ok".into(),
+                truncated: false,
+            },
+            3,
+        );
+        assert!(
+            matches!(&e, LoaderError::Verifier { hook: 3, log, .. } if log.contains("R5")),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn priorities_are_the_kernels() {
+        assert_eq!(table_priority("filter"), Some(0));
+        assert_eq!(table_priority("raw"), Some(-300));
+        assert_eq!(table_priority("nat"), None);
+    }
+
+    /// CONFIG_HZ from the running kernel's config, when it is readable at all.
+    #[test]
+    fn hz_is_read_from_the_kernel_config() {
+        let hz = kernel_hz();
+        assert!([100, 250, 300, 1000].contains(&hz), "{hz}");
+    }
+}
