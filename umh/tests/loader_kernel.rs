@@ -172,7 +172,16 @@ fn attach_is_all_or_none() {
         .expect("thread")
         .expect("blocking link");
     let err = loaded.attach(Some(&ns)).expect_err("FORWARD is taken");
-    assert!(matches!(err, LoaderError::Bpf(_)), "{err}");
+    assert!(
+        matches!(
+            err,
+            LoaderError::PriorityTaken {
+                hook: NF_INET_FORWARD,
+                priority: 0
+            }
+        ),
+        "{err}"
+    );
     let flows = ns
         .run(|| {
             netns::link_up("lo").expect("lo");

@@ -53,6 +53,15 @@ pub enum LoaderError {
         /// What the kernel answered.
         errno: i32,
     },
+    /// Another hook function already sits at the table's priority on this hook (for the
+    /// filter table: typically iptables' own filter table, active in the namespace). The
+    /// kernel refuses a BPF link at a priority any other hook function uses (EBUSY).
+    PriorityTaken {
+        /// The hook.
+        hook: usize,
+        /// The priority.
+        priority: i32,
+    },
     /// The table's name has no netfilter priority bpfilter knows (nat is not supported).
     UnsupportedTable(String),
     /// Reading the kernel's BTF failed.
@@ -78,6 +87,13 @@ impl fmt::Display for LoaderError {
                 "this kernel cannot run netfilter BPF programs (BPF_PROG_TYPE_NETFILTER and \
                  netfilter links need Linux 6.4+ with CONFIG_NETFILTER_BPF_LINK): {}",
                 io::Error::from_raw_os_error(*errno)
+            ),
+            LoaderError::PriorityTaken { hook, priority } => write!(
+                f,
+                "another hook function already uses priority {priority} at {} in this network \
+                 namespace (the kernel's own iptables table?); the kernel allows one BPF link \
+                 per priority",
+                hook_name(*hook)
             ),
             LoaderError::UnsupportedTable(t) => {
                 write!(
@@ -401,6 +417,12 @@ impl LoadedTable {
                         if errno == libc::EINVAL || errno == libc::EOPNOTSUPP =>
                     {
                         return Err(LoaderError::NoNetfilterLinks { errno })
+                    }
+                    Err(BpfError::Syscall { errno, .. }) if errno == libc::EBUSY => {
+                        return Err(LoaderError::PriorityTaken {
+                            hook: h.hook,
+                            priority,
+                        })
                     }
                     Err(e) => return Err(LoaderError::Bpf(e)),
                 }
