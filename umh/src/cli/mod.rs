@@ -4,10 +4,10 @@
 //! bpfilter compile FILE [--disasm]          per-hook programs: size, verifier verdict, load time
 //! bpfilter test-run FILE --hook H --packet HEX   run the generated program and core::eval
 //! bpfilter exec -- CMD [ARGS...]            run iptables-legacy (or a script) through bpfilter
-//! bpfilter daemon                            the long-running helper
 //! ```
 
 pub mod compile;
+pub mod exec;
 pub mod test_run;
 
 use std::process::ExitCode;
@@ -25,6 +25,9 @@ COMMANDS:
   test-run FILE --hook H --packet HEX [--in IF] [--out IF]
                               run the generated program on one packet (BPF_PROG_TEST_RUN):
                               verdict and the entries counted
+  exec [OPTIONS] -- CMD [ARGS...]
+                              run iptables-legacy (unmodified) and everything it starts with
+                              bpfilter answering its IPT_SO_* calls and enforcing the rules
   help                        this text
 
 Run `bpfilter COMMAND --help` for the details of a command.
@@ -39,6 +42,7 @@ pub fn main(args: Vec<String>) -> ExitCode {
     match cmd {
         Some("compile") => compile::main(rest),
         Some("test-run") => test_run::main(rest),
+        Some("exec") => exec::main(rest.to_vec()),
         None | Some("help" | "-h" | "--help") => {
             print!("{HELP}");
             ExitCode::SUCCESS
