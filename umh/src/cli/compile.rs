@@ -18,6 +18,22 @@ use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 
+/// `println!` that ignores a closed stdout (`bpfilter compile FILE | head` must not panic).
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
+/// `print!` that ignores a closed stdout.
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($t)*);
+    }};
+}
+
 /// `bpfilter compile --help`.
 pub const HELP: &str = "\
 bpfilter compile FILE [--disasm]
@@ -151,40 +167,40 @@ fn report(input: &Input, opts: &LoaderOptions, show: bool) -> Result<bool, Strin
         Err(
             e @ (CompileError::UnsupportedMatch { .. } | CompileError::UnsupportedTarget { .. }),
         ) => {
-            println!("{name}: not compiled: {e}");
+            outln!("{name}: not compiled: {e}");
             return Ok(false);
         }
         Err(e) => return Err(format!("{name}: cannot compile: {e}")),
     };
     if show {
         for p in &programs {
-            println!(
+            outln!(
                 "--- {name} {} ---",
                 HOOK_NAMES.get(p.hook).copied().unwrap_or("?")
             );
-            print!("{}", p.disasm());
+            out!("{}", p.disasm());
         }
     }
     match loader::load_programs(t, programs, opts) {
         Ok(LoadedTable { hooks, .. }) => {
             for h in &hooks {
-                println!("{}", describe(name, h));
+                outln!("{}", describe(name, h));
             }
             Ok(true)
         }
         Err(LoaderError::Verifier { hook, errno, log }) => {
-            println!(
+            outln!(
                 "{name} {}: verifier REJECTED the program ({})",
                 HOOK_NAMES.get(hook).copied().unwrap_or("?"),
                 std::io::Error::from_raw_os_error(errno)
             );
-            println!("--- verifier log ---\n{log}");
+            outln!("--- verifier log ---\n{log}");
             Ok(false)
         }
         Err(LoaderError::Compile(
             e @ (CompileError::UnsupportedMatch { .. } | CompileError::UnsupportedTarget { .. }),
         )) => {
-            println!("{name}: not compiled: {e}");
+            outln!("{name}: not compiled: {e}");
             Ok(false)
         }
         Err(e) => Err(format!("{name}: {e}")),
@@ -198,7 +214,7 @@ pub fn main(args: &[String]) -> ExitCode {
     for a in args {
         match a.as_str() {
             "-h" | "--help" => {
-                print!("{HELP}");
+                out!("{HELP}");
                 return ExitCode::SUCCESS;
             }
             "--disasm" => show = true,
