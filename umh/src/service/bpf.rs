@@ -74,6 +74,18 @@ struct Active {
     stale_priority: Option<i32>,
 }
 
+/// `BPFILTER_TEST_REPLACE_PAUSE_MS`: sleep at the two crash-sensitive points of a replace
+/// (new links attached but not pinned; committed but the old links not retired), so the
+/// kill test (tests/e2e/kill_during_replace.sh) lands its `kill -9` inside those windows.
+fn test_pause() {
+    if let Some(ms) = std::env::var("BPFILTER_TEST_REPLACE_PAUSE_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
+}
+
 fn link_priority(l: &Link) -> Option<i32> {
     l.info().ok().and_then(|i| i.netfilter).map(|n| n.priority)
 }
@@ -244,6 +256,7 @@ impl Enforcer for BpfEnforcer {
             })
             .map_err(|e| io_err("enter the caller's network namespace", e))?
             .map_err(|e| io_err("BPF_LINK_CREATE", e))?;
+        test_pause();
         // bpffs refuses names with a dot.
         let new_dir = self.pin_dir.join(format!("{name}_new"));
         let refs: Vec<(usize, &Link)> = links.iter().map(|(h, l)| (*h, l)).collect();
@@ -258,6 +271,7 @@ impl Enforcer for BpfEnforcer {
             let _ = std::fs::remove_dir_all(&new_dir);
             return Err(e);
         }
+        test_pause();
         if let Some(old) = self.tables.remove(&name) {
             for l in old.links.iter().chain(old.stale.iter()) {
                 let _ = l.detach();
