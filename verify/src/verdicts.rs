@@ -135,12 +135,17 @@ pub trait Edge {
     fn load(&mut self, rs: &Loaded) -> Result<Result<(), String>, String>;
     /// One packet.
     fn check(&mut self, rs: &Loaded, p: &TestPacket) -> Result<Check, String>;
+    /// What the compared pairs covered (outcome kinds, conntrack states, ...).
+    fn coverage(&self) -> Vec<(String, u64)> {
+        Vec::new()
+    }
 }
 
 /// Edge (b): core::eval against the kernel's iptables in the lab.
 pub struct KernelEdge {
     lab: Lab,
     states: [Option<EvalState>; 3],
+    coverage: BTreeMap<String, u64>,
 }
 
 impl KernelEdge {
@@ -149,6 +154,7 @@ impl KernelEdge {
         Ok(KernelEdge {
             lab: Lab::new()?,
             states: [None, None, None],
+            coverage: BTreeMap::new(),
         })
     }
 }
@@ -169,9 +175,36 @@ fn predicted(o: &Outcome, n: usize, len: usize) -> Vec<(u64, u64)> {
         .collect()
 }
 
+impl KernelEdge {
+    /// Tally what an agreeing pair exercised.
+    fn count(&mut self, o: &Outcome, obs: &Observed, data: &[u8]) {
+        let mut add = |k: String| *self.coverage.entry(k).or_default() += 1;
+        add(format!("{} by {:?}", o.verdict, o.cause));
+        add(format!("ct {:?}", obs.ct)
+            .replace("{ reply: true }", "reply")
+            .replace("{ reply: false }", "orig"));
+        if u16::from_be_bytes([data[6], data[7]]) & 0x1FFF != 0 {
+            add("non-first fragment".into());
+        }
+        if !o.logs.is_empty() {
+            add("LOG passed".into());
+        }
+        if o.counted.len() > 1 {
+            add("several entries counted".into());
+        }
+        if o.mark != 0 {
+            add("nonzero mark at the end".into());
+        }
+    }
+}
+
 impl Edge for KernelEdge {
     fn name(&self) -> &'static str {
         "eval vs kernel (b)"
+    }
+
+    fn coverage(&self) -> Vec<(String, u64)> {
+        self.coverage.iter().map(|(k, v)| (k.clone(), *v)).collect()
     }
 
     fn load(&mut self, rs: &Loaded) -> Result<Result<(), String>, String> {
@@ -225,7 +258,7 @@ impl Edge for KernelEdge {
         let now = self.lab.jiffies();
         let data = p.at_hook();
         let skb = Skb {
-            mark: 0,
+            mark: p.initial_mark(),
             ct: obs.ct,
             ct_status: obs.ct_status,
             pkt_type: 0,
@@ -252,6 +285,9 @@ impl Edge for KernelEdge {
             Err(_) => false,
         };
         if agree {
+            if let Ok(o) = &res {
+                self.count(o, &obs, &data);
+            }
             return Ok(Check::Agree);
         }
         Ok(Check::Disagree(report(p, &data, &skb, &obs, &res, rs)))
@@ -328,6 +364,10 @@ pub struct Report {
     pub edges: Vec<(&'static str, u64, u64, BTreeMap<&'static str, u64>)>,
     /// Packets per hook.
     pub per_hook: BTreeMap<&'static str, u64>,
+    /// Rulesets per layout mutation ([`gen::mutate_table`]).
+    pub mutations: BTreeMap<&'static str, u64>,
+    /// Per edge, what its agreeing pairs covered.
+    pub coverage: Vec<(&'static str, Vec<(String, u64)>)>,
     /// Seconds.
     pub secs: f64,
 }
@@ -369,6 +409,14 @@ impl Report {
             .map(|(k, v)| format!("{k} {v}"))
             .collect();
         println!("packets:        {}", hooks.join(", "));
+        let muts: Vec<String> = self
+            .mutations
+            .iter()
+            .map(|(k, v)| format!("{v} {k}"))
+            .collect();
+        if !muts.is_empty() {
+            println!("layouts:        {}", muts.join(", "));
+        }
         for (name, agree, dis, skips) in &self.edges {
             let sk: Vec<String> = skips.iter().map(|(k, v)| format!("{k} {v}")).collect();
             println!(
@@ -380,16 +428,16 @@ impl Report {
                 }
             );
         }
+        for (name, cov) in &self.coverage {
+            let c: Vec<String> = cov.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            println!("  {name} covered: {}", c.join(", "));
+        }
         println!("time:           {:.1}s", self.secs);
     }
 }
 
-/// Build the table and its eval twin for one generated ruleset.
-fn prepare(g: &gen::Generated) -> Result<(Loaded, Option<String>), String> {
-    let built = g
-        .ruleset
-        .build()
-        .map_err(|e| format!("generated ruleset does not build: {e}"))?;
+/// The table's eval twin: parsed back from the blob (the kernel's view of it).
+fn prepare(built: Table, uses_ct: bool) -> Result<(Loaded, Option<String>), String> {
     let fresh = built.to_replace(4, 0);
     let (table, validated) = match validate_replace(&fresh, &FreshNamespace::default()) {
         Ok(v) => (
@@ -404,7 +452,7 @@ fn prepare(g: &gen::Generated) -> Result<(Loaded, Option<String>), String> {
         Loaded {
             table,
             built,
-            uses_ct: g.hints.uses_ct,
+            uses_ct,
             save,
         },
         validated,
@@ -425,7 +473,14 @@ pub fn run(cfg: &Config, edges: &mut [Box<dyn Edge>]) -> Result<Report, String> 
     let mut rng = Rng::new(cfg.seed);
     for r in 0..cfg.rulesets {
         let g = gen::ruleset(&mut rng, cfg.max_rules);
-        let (rs, validated) = prepare(&g)?;
+        let mut built = g
+            .ruleset
+            .build()
+            .map_err(|e| format!("generated ruleset does not build: {e}"))?;
+        for m in gen::mutate_table(&mut rng, &mut built) {
+            *rep.mutations.entry(m).or_default() += 1;
+        }
+        let (rs, validated) = prepare(built, g.hints.uses_ct)?;
         rep.rulesets += 1;
         let mut usable = vec![false; edges.len()];
         let mut why = None;
@@ -470,6 +525,7 @@ pub fn run(cfg: &Config, edges: &mut [Box<dyn Edge>]) -> Result<Report, String> 
             }
         }
     }
+    rep.coverage = edges.iter().map(|e| (e.name(), e.coverage())).collect();
     rep.secs = started.elapsed().as_secs_f64();
     Ok(rep)
 }

@@ -16,7 +16,8 @@ use bpfilter_core::ext::matches::{
 use bpfilter_core::ext::targets::TargetValue;
 use bpfilter_core::ext::{check_none, lookup, ExtDesc, Family, Kind};
 use bpfilter_core::ir::{
-    Chain, ChainName, ChainTarget, ExtTarget, Iface, IpMatch, Match, Rule, Ruleset, Verdict,
+    Chain, ChainName, ChainTarget, ErrorName, ExtTarget, Iface, IpMatch, Match, Rule, Ruleset,
+    Table, Target, Verdict,
 };
 use bpfilter_core::testgen::gen::Rng;
 use bpfilter_core::uapi::table_by_name;
@@ -42,6 +43,10 @@ pub const OUTPUTS: [&str; 2] = ["out0", "out1"];
 pub fn out_iface(dst: u32) -> usize {
     usize::from(dst >= 0x8000_0000)
 }
+
+/// The marks packets arrive with: the lab's mangle table sets `MARKS[id & 7]` (0 for 6 and 7)
+/// from the IP id before filter sees the packet.
+pub const MARKS: [u32; 6] = [0, 1, 0x10, 0xFF, 0x8000_0001, 0xFFFF_FFFF];
 
 /// Names rules use for `-i` / `-o`: exact, `+` prefixes that match one, both or none of the
 /// lab's interfaces, and names that match nothing.
@@ -670,7 +675,9 @@ pub fn ruleset(rng: &mut Rng, max_rules: usize) -> Generated {
         let p = g.u16();
         g.ports_pool.push(p);
     }
-    g.marks = vec![0, 1, 0x10, 0xFF, g.u32(), g.u32() & 0xFF];
+    let extra = [g.u32(), g.u32() & 0xFF];
+    g.marks = MARKS.to_vec();
+    g.marks.extend(extra);
 
     let filter = table_by_name(b"filter").expect("filter table");
     let mut rs = Ruleset::new(filter);
@@ -692,6 +699,28 @@ pub fn ruleset(rng: &mut Rng, max_rules: usize) -> Generated {
         } else {
             Verdict::Drop
         });
+    }
+    // Now and then every chain first calls the next one unconditionally: packets go through
+    // every user chain, as deep as the DAG allows (and past the jump stack when
+    // `mutate_table` takes the ERROR heads away).
+    if !users.is_empty() && g.p(1, 5) {
+        let jump = |to: &String| {
+            Rule::new(ChainTarget::Jump(
+                ChainName::new(to.as_bytes()).expect("name"),
+            ))
+        };
+        for c in rs.chains.iter_mut() {
+            let next = match c.hook {
+                Some(_) => Some(&users[0]),
+                None => users
+                    .iter()
+                    .position(|u| u.as_bytes() == c.name.as_bytes())
+                    .and_then(|i| users.get(i + 1)),
+            };
+            if let Some(n) = next {
+                c.rules.insert(0, jump(n));
+            }
+        }
     }
     strip_output_only_invalid(&mut rs);
     Generated {
@@ -727,6 +756,45 @@ fn strip_output_only_invalid(rs: &mut Ruleset) {
             r.matches.retain(|m| m.name() != "mac");
         }
     }
+}
+
+/// Layouts iptables never writes but the kernel takes, applied to the built table now and
+/// then: user chains whose ERROR heads became unreachable RETURNs (fewer ERROR entries make a
+/// smaller jump stack, so nesting hits the CVE-2018-1065 limit and drops), and an ordinary
+/// rule turned into an ERROR entry (`ipt_error` drops at run time). Returns what was done.
+pub fn mutate_table(rng: &mut Rng, t: &mut Table) -> Vec<&'static str> {
+    let mut done = Vec::new();
+    let n = t.entries.len();
+    let is_error = |t: &Table, i: usize| matches!(t.entries[i].target, Target::Error(_));
+    let heads: Vec<usize> = (0..n.saturating_sub(1))
+        .filter(|&i| is_error(t, i))
+        .collect();
+    if !heads.is_empty() && rng.chance(1, 4) {
+        let keep = heads.len() / 3;
+        for &i in &heads[keep..] {
+            t.entries[i].target = Target::Return;
+        }
+        done.push("user chains without ERROR heads");
+    }
+    if rng.chance(1, 8) {
+        let underflows: Vec<usize> = t.underflow.iter().flatten().copied().collect();
+        // Not a policy, not a chain's RETURN tail (the walk would fall through it into the
+        // next chain, and from the last one off the table), not an ERROR entry.
+        let rules: Vec<usize> = (0..n.saturating_sub(1))
+            .filter(|&i| {
+                !underflows.contains(&i)
+                    && !is_error(t, i)
+                    && !is_error(t, i + 1)
+                    && t.entries[i].target != Target::Return
+            })
+            .collect();
+        if !rules.is_empty() {
+            let i = rules[rng.below(rules.len())];
+            t.entries[i].target = Target::Error(ErrorName::new(b"ERR").expect("short name"));
+            done.push("an ERROR entry as a rule");
+        }
+    }
+    done
 }
 
 // ------------------------------------------------------------------ packets
@@ -779,6 +847,14 @@ impl TestPacket {
         } else {
             OUTPUTS[out_iface(self.dst())]
         }
+    }
+
+    /// The mark the lab's mangle rules give the packet (from its IP id).
+    pub fn initial_mark(&self) -> u32 {
+        MARKS
+            .get(usize::from(self.bytes[5] & 7))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// The source MAC the hook sees (the sending peer's), none for OUTPUT.
@@ -952,7 +1028,11 @@ pub fn packet(rng: &mut Rng, h: &Hints, hook: usize, history: &History) -> TestP
         let same: Vec<&TestPacket> = history.sent.iter().filter(|p| p.hook == hook).collect();
         if !same.is_empty() {
             let prev = same[rng.below(same.len())];
-            return reverse(prev, in_if);
+            return if rng.chance(1, 3) {
+                icmp_error_for(prev, in_if)
+            } else {
+                reverse(prev, in_if)
+            };
         }
     }
     let mut a = Aim { rng, h };
@@ -1116,6 +1196,32 @@ fn fill_l4_checksum(p: &mut [u8], at: usize, good: bool) {
         c ^= 0x5A5A;
     }
     p[at + off..at + off + 2].copy_from_slice(&c.to_be_bytes());
+}
+
+/// An ICMP destination-unreachable from `prev`'s destination back to its source, quoting
+/// `prev`'s header and first 8 bytes: conntrack calls it RELATED when `prev` made a connection.
+fn icmp_error_for(prev: &TestPacket, in_if: usize) -> TestPacket {
+    let q = &prev.bytes;
+    let ihl = usize::from(q[0] & 0x0F) * 4;
+    let quote = &q[..(ihl + 8).min(q.len())];
+    let mut p = vec![0u8; 20];
+    p[0] = 0x45;
+    let len = 20 + 8 + quote.len();
+    p[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+    p[4..6].copy_from_slice(&q[4..6]);
+    p[8] = 64;
+    p[9] = 1;
+    p[12..16].copy_from_slice(&q[16..20]);
+    p[16..20].copy_from_slice(&q[12..16]);
+    p.extend_from_slice(&[3, 3, 0, 0, 0, 0, 0, 0]);
+    p.extend_from_slice(quote);
+    fill_l4_checksum(&mut p, 20, true);
+    set_ip_checksum(&mut p);
+    TestPacket {
+        hook: prev.hook,
+        in_if,
+        bytes: p,
+    }
 }
 
 /// The reply to `prev`: addresses and ports swapped, a SYN+ACK for a SYN, an echo reply for

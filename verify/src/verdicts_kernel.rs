@@ -19,15 +19,17 @@
 //! three tables are read around every packet:
 //!
 //! * `mangle` (priority -150, before filter): its chain counters say the packet reached the
-//!   hook. When the ruleset uses conntrack, mangle holds probe rules (`--ctstate X`,
-//!   `--ctdir REPLY`, `--ctstatus Y`, no target) whose counters say what conntrack attached.
+//!   hook. Its first rules give the packet a mark chosen by the IP id (`-m u32`, `MARK`), so
+//!   filter sees marked packets. When the ruleset uses conntrack, probe rules follow
+//!   (`--ctstate X`, `--ctdir REPLY`, `--ctstatus Y`, no target) whose counters say what
+//!   conntrack attached.
 //! * `filter` (0): the per-entry counter deltas to compare.
 //! * `security` (+50, after filter): its policy counter says the packet was accepted.
 //!
 //! Packets the namespace itself makes (TCP resets, ICMP errors, REJECT's replies) would cross
 //! OUTPUT: `raw` (-300) drops every packet without a user socket (`! --uid-owner 0`) first.
 
-use super::gen::{out_iface, TestPacket, FWD, IN, INPUTS, OUT, OUTPUTS};
+use super::gen::{out_iface, TestPacket, FWD, IN, INPUTS, MARKS, OUT, OUTPUTS};
 use bpfilter_core::blob::Entries;
 use bpfilter_core::eval::Ct;
 use bpfilter_umh::sys::ipt::IptSocket;
@@ -343,6 +345,7 @@ impl Lab {
                 mangle_chain,
                 security_policy,
             };
+            tns.set_mangle(false)?;
             tns.mangle = read_counters(&tns.ipt, "mangle")?;
             tns.security = read_counters(&tns.ipt, "security")?;
             t.push(tns);
@@ -380,7 +383,7 @@ impl Lab {
                 return Ok(Err(e));
             }
             if tns.ct_probe != uses_ct {
-                tns.set_probe(uses_ct)?;
+                tns.set_mangle(uses_ct)?;
             }
             tns.filter = read_counters(&tns.ipt, "filter")?;
             tns.mangle = read_counters(&tns.ipt, "mangle")?;
@@ -454,9 +457,12 @@ impl Lab {
     }
 }
 
+/// Mangle rules before the probes: one MARK rule per nonzero entry of [`MARKS`].
+const MARK_RULES: usize = MARKS.len() - 1;
+
 /// Read the conntrack state off the probe rules' deltas.
 fn probe_state(chain: &[(u64, u64)]) -> Result<(Ct, u32), String> {
-    let hit = |i: usize| chain.get(i).is_some_and(|&(p, _)| p > 0);
+    let hit = |i: usize| chain.get(MARK_RULES + i).is_some_and(|&(p, _)| p > 0);
     let states: Vec<usize> = (0..5).filter(|&i| hit(i)).collect();
     let reply = hit(5);
     let mut status = 0u32;
@@ -477,14 +483,22 @@ fn probe_state(chain: &[(u64, u64)]) -> Result<(Ct, u32), String> {
 }
 
 impl Tns {
-    /// Load mangle with the conntrack probes (`on`) or back to its empty chains.
-    fn set_probe(&mut self, on: bool) -> Result<(), String> {
+    /// Load mangle with the mark rules, and the conntrack probes if `on`.
+    fn set_mangle(&mut self, on: bool) -> Result<(), String> {
         let mut text = String::from(
             "*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n\
              :OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n",
         );
+        let chain = ["", "INPUT", "FORWARD", "OUTPUT"][self.hook];
+        // The packet's mark: MARKS[k] for k = the low 3 bits of the IP id (bytes 4-5, read
+        // by u32 as bits 16-18 of the word at offset 4).
+        for (k, m) in MARKS.iter().enumerate().skip(1) {
+            text.push_str(&format!(
+                "-A {chain} -m u32 --u32 \"4&0x70000={:#x}\" -j MARK --set-xmark {m:#x}/0xffffffff\n",
+                k << 16
+            ));
+        }
         if on {
-            let chain = ["", "INPUT", "FORWARD", "OUTPUT"][self.hook];
             for p in PROBES {
                 text.push_str(&format!("-A {chain} -m conntrack {p}\n"));
             }
