@@ -281,6 +281,7 @@ impl Edge for KernelEdge {
             Ok(o) => {
                 predicted(o, n, data.len()) == obs.filter
                     && (o.verdict == Verdict::Accept) == obs.accepted
+                    && obs.mark.is_none_or(|m| m == o.mark)
             }
             Err(_) => false,
         };
@@ -317,7 +318,13 @@ fn report(
     let _ = writeln!(t, "skb: {skb:?}");
     let _ = writeln!(t, "packet as sent:  {}", hex(&p.bytes));
     let _ = writeln!(t, "packet at hook:  {}", hex(at_hook));
-    let _ = writeln!(t, "kernel: accepted {}", obs.accepted);
+    let _ = writeln!(
+        t,
+        "kernel: accepted {}{}",
+        obs.accepted,
+        obs.mark
+            .map_or(String::new(), |m| format!(", mark after filter {m:#x}"))
+    );
     for (i, &(pk, by)) in obs.filter.iter().enumerate() {
         if pk != 0 || by != 0 {
             let _ = writeln!(t, "  entry {i}: +{pk} packets +{by} bytes");

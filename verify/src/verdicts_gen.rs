@@ -138,6 +138,9 @@ fn mk(name: &str, rev: u8, v: MatchValue) -> Option<Match> {
 struct G<'a> {
     rng: &'a mut Rng,
     h: Hints,
+    /// This ruleset may use conntrack matches (a third do: with conntrack on, the kernel
+    /// reassembles fragments before the filter hooks, so the others carry the fragments).
+    allow_ct: bool,
     marks: Vec<u32>,
     ports_pool: Vec<u16>,
 }
@@ -215,7 +218,20 @@ impl G<'_> {
 
     fn iface(&mut self) -> (Iface, bool) {
         let name = *self.rng.pick(&IFNAMES);
-        (Iface::parse(name).unwrap_or(Iface::ANY), self.p(1, 4))
+        let mut f = Iface::parse(name).unwrap_or(Iface::ANY);
+        if self.p(1, 8) {
+            // What iptables never writes: junk after the NUL, masks that end early or reach
+            // past the name, up to all 16 bytes (the kernel compares them all).
+            for _ in 0..1 + self.below(3) {
+                let i = self.below(16);
+                match self.below(3) {
+                    0 => f.name[i] = self.u8(),
+                    1 => f.mask[i] = 0xFF,
+                    _ => f.mask[i] = 0,
+                }
+            }
+        }
+        (f, self.p(1, 4))
     }
 
     fn ip_part(&mut self) -> IpMatch {
@@ -579,7 +595,7 @@ impl G<'_> {
                     };
                     mk("limit", 0, MatchValue::Limit(Limit { avg, burst }))
                 }
-                9 => {
+                9 if self.allow_ct => {
                     self.h.uses_ct = true;
                     let mut statemask = 0u32;
                     while statemask == 0 {
@@ -591,7 +607,7 @@ impl G<'_> {
                     }
                     mk("state", 0, MatchValue::State(State { statemask }))
                 }
-                10 => {
+                10 if self.allow_ct => {
                     self.h.uses_ct = true;
                     let v = self.conntrack();
                     mk("conntrack", 3, MatchValue::Conntrack(v))
@@ -660,9 +676,11 @@ impl G<'_> {
 
 /// A random filter ruleset: up to `max_rules` rules per chain, up to 4 user chains.
 pub fn ruleset(rng: &mut Rng, max_rules: usize) -> Generated {
+    let allow_ct = rng.chance(1, 3);
     let mut g = G {
         rng,
         h: Hints::default(),
+        allow_ct,
         marks: Vec::new(),
         ports_pool: vec![0, 1, 22, 53, 80, 443, 1023, 1024, 65535],
     };
@@ -1005,12 +1023,23 @@ impl Aim<'_> {
                 4 => o.extend([4, 2]),
                 8 => o.extend([8, 10, 0, 0, 0, 1, 0, 0, 0, 0]),
                 k => {
+                    // Lengths 0 and 1 too: the kernel's walk steps by `op[i+1] ?: 1`.
                     let len = self.rng.below(6) as u8;
                     o.push(k);
                     o.push(len);
                     o.extend(std::iter::repeat_n(0u8, usize::from(len.saturating_sub(2))));
                 }
             }
+        }
+        if self.p(1, 4) {
+            // A kind the rules look for behind a zero or one length byte.
+            let k = if self.h.options.is_empty() {
+                5
+            } else {
+                *self.rng.pick(&self.h.options)
+            };
+            let filler = *self.rng.pick(&[9u8, 30, 200]);
+            o.extend([filler, self.rng.below(2) as u8, k, 2]);
         }
         o.truncate(40);
         while o.len() % 4 != 0 {
@@ -1060,8 +1089,8 @@ pub fn packet(rng: &mut Rng, h: &Hints, hook: usize, history: &History) -> TestP
     // Fragments reach FORWARD and OUTPUT as they are (LOCAL_IN only sees reassembled
     // packets), and only without conntrack (whose defrag would hold them).
     let mut frag_off: u16 = 0;
-    if hook != IN && !h.uses_ct && a.p(1, 6) {
-        frag_off = match a.rng.below(5) {
+    if hook != IN && !h.uses_ct && a.p(1, if proto == 6 { 3 } else { 6 }) {
+        frag_off = match a.rng.below(if proto == 6 { 4 } else { 5 }) {
             0 => 0x2000,          // first fragment, MF
             1 => 0x0001,          // offset 1: TCP hotdrop
             2 => 0x0001 | 0x2000, // offset 1 + MF

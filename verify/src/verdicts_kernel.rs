@@ -24,7 +24,9 @@
 //!   (`--ctstate X`, `--ctdir REPLY`, `--ctstatus Y`, no target) whose counters say what
 //!   conntrack attached.
 //! * `filter` (0): the per-entry counter deltas to compare.
-//! * `security` (+50, after filter): its policy counter says the packet was accepted.
+//! * `security` (+50, after filter): its policy counter says the packet was accepted, and 32
+//!   rules before it (`-m mark --mark 2^b/2^b`, no target) read the mark filter left on it
+//!   bit by bit, so a `MARK` target's effect is compared too.
 //!
 //! Packets the namespace itself makes (TCP resets, ICMP errors, REJECT's replies) would cross
 //! OUTPUT: `raw` (-300) drops every packet without a user socket (`! --uid-owner 0`) first.
@@ -55,6 +57,8 @@ pub struct Observed {
     pub filter: Counters,
     /// The security table's policy for the hook counted it: filter accepted it.
     pub accepted: bool,
+    /// The skb mark after filter (read by the security table's bit probes), when accepted.
+    pub mark: Option<u32>,
     /// `sendto`'s error: EPERM when OUTPUT dropped the packet, anything else is suspect.
     pub send_error: Option<String>,
 }
@@ -331,7 +335,20 @@ impl Lab {
                 .run(IptSocket::new)
                 .map_err(|e| e.to_string())?
                 .map_err(|e| format!("ipt socket: {e}"))?;
-            let security_policy = chain_range(&ipt, "security", hook)?.1;
+            let chain = ["", "INPUT", "FORWARD", "OUTPUT"][hook];
+            let mut sec = String::from(
+                "*security\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n",
+            );
+            for b in 0..32 {
+                let bit = 1u32 << b;
+                sec.push_str(&format!("-A {chain} -m mark --mark {bit:#x}/{bit:#x}\n"));
+            }
+            sec.push_str("COMMIT\n");
+            cmd(&ns, "iptables-legacy-restore", &["-w", "5"], Some(&sec))?;
+            let (sec_first, security_policy) = chain_range(&ipt, "security", hook)?;
+            if security_policy != sec_first + 32 {
+                return Err("security mark probes not where expected".into());
+            }
             let mangle_chain = chain_range(&ipt, "mangle", hook)?;
             let mut tns = Tns {
                 hook,
@@ -441,6 +458,15 @@ impl Lab {
         tns.security = security;
         let chain = &dm[lo..=hi];
         let delivered = chain.iter().any(|&(p, _)| p > 0);
+        let accepted = ds.get(tns.security_policy).is_some_and(|&(p, _)| p > 0);
+        let mark = accepted.then(|| {
+            (0..32).fold(0u32, |m, b| {
+                let hit = ds
+                    .get(tns.security_policy - 32 + b)
+                    .is_some_and(|&(p, _)| p > 0);
+                m | (u32::from(hit) << b)
+            })
+        });
         let (ct, ct_status) = if tns.ct_probe && delivered {
             probe_state(chain)?
         } else {
@@ -451,7 +477,8 @@ impl Lab {
             ct,
             ct_status,
             filter: df,
-            accepted: ds.get(tns.security_policy).is_some_and(|&(p, _)| p > 0),
+            accepted,
+            mark,
             send_error,
         })
     }
