@@ -18,5 +18,7 @@ step "no unsafe in core"
 if grep -rn "unsafe" core/src --include=*.rs | grep -v "forbid(unsafe_code)" | grep -v "^\s*//" ; then echo "!! unsafe found in core"; exit 1; fi
 step "cargo test (unit, integration, kernel differential)"
 cargo test --workspace --release
+step "differential validation against the kernel (fresh seed)"
+cargo run --release -q -p bpfilter-verify -- validate --cases "${VERIFY_CASES:-20000}"
 step "fuzz targets, ${FUZZ_SECS:-60}s each"
 scripts/fuzz.sh "${FUZZ_SECS:-60}"

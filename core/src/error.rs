@@ -40,11 +40,15 @@ pub enum Errno {
     ERANGE = 34,
     /// Device or resource busy.
     EBUSY = 16,
+    /// Numerical argument out of domain (`dscp`, `time`, `cluster`, `DSCP` range checks).
+    EDOM = 33,
+    /// Bad file descriptor (`bpf` match revision 1 in fd mode).
+    EBADF = 9,
 }
 
 impl Errno {
     /// Every errno value this crate can produce.
-    pub const ALL: [Errno; 16] = [
+    pub const ALL: [Errno; 18] = [
         Errno::EPERM,
         Errno::ENOENT,
         Errno::EIO,
@@ -61,6 +65,8 @@ impl Errno {
         Errno::EAFNOSUPPORT,
         Errno::ERANGE,
         Errno::EBUSY,
+        Errno::EDOM,
+        Errno::EBADF,
     ];
 
     /// The numeric errno (x86_64 Linux).
@@ -96,6 +102,8 @@ impl Errno {
             Errno::EAFNOSUPPORT => "EAFNOSUPPORT",
             Errno::ERANGE => "ERANGE",
             Errno::EBUSY => "EBUSY",
+            Errno::EDOM => "EDOM",
+            Errno::EBADF => "EBADF",
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Every match's kernel-side checks (`xt_check_match` hooks/proto, then `checkentry`) against
 //! the running kernel's own answers.
 //!
-//! The 4692 cases below were produced by `scripts/match_checkentry_cases.py`: for each
+//! The cases below were produced by `scripts/match_kernel_cases.py`: for each
 //! registered (name, revision) it builds payloads from the fields `checkentry` looks at
 //! (plus random bytes for matches without one), puts the match in a user chain jumped to
 //! from a random set of hooks (or from none) of a random table with a random `ipt_ip.proto`
@@ -12,8 +12,6 @@
 //! Line format: `name rev table hook_mask proto invflags errno payload`, payload as
 //! `OFFSET:HEX` runs of non-zero bytes (`OFFSET:HH*N` for N equal bytes, `-` for all zero) over `XT_ALIGN(matchsize)` zeros.
 //!
-//! Known errno gaps (the accept/reject decision still has to agree): the kernel's EDOM (33)
-//! is EINVAL here until `Errno` has EDOM.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use bpfilter_core::error::Errno;
@@ -51,6 +49,7 @@ fn model(
         table: table.as_bytes(),
         hook_mask,
         ip,
+        matches: &[],
     };
     (desc.check)(&ctx, payload)
 }
@@ -100,10 +99,9 @@ fn checkentry_agrees_with_the_kernel() {
         let got = model(name, rev, table, hook_mask, &ip, &data);
         let want = match errno {
             0 => Ok(()),
-            // EDOM: not representable yet, modelled as EINVAL.
             33 => {
                 edom += 1;
-                Err(Errno::EINVAL)
+                Err(Errno::EDOM)
             }
             e => Err(Errno::from_code(e).unwrap_or_else(|| panic!("errno {e} in: {line}"))),
         };
@@ -112,7 +110,7 @@ fn checkentry_agrees_with_the_kernel() {
         }
         n += 1;
     }
-    println!("{n} kernel cases, {edom} of them EDOM (compared as EINVAL)");
+    println!("{n} kernel cases, {edom} of them EDOM");
     assert!(
         failures.is_empty(),
         "{} mismatches:\n{}",
@@ -2497,6 +2495,7 @@ bpf 1 security 8 0 0 0 2:01,8:06,12:ffff
 bpf 1 filter 14 33 0 0 2:04,8:06,16:06,24:06,28:ffff,32:06,36:ffff
 bpf 1 filter 2 51 0 0 2:01,8:06,12:ffff
 bpf 1 filter 2 0 0 22 8:16
+bpf 1 filter 4 0 0 22 0:01,8:70*512
 bpf 1 security 6 0 0 22 2:02,8:60,12:03,16:60,20:03
 bpf 1 nat 1 0 0 22 2:41,8:16,16:06
 bpf 1 filter 10 0 0 22 2:41,8:87

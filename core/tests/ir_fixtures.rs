@@ -327,7 +327,6 @@ fn fixtures_with_validate_replace() {
 /// `conntrack` (--ctstate), `icmp` (--icmp-type), `limit` (--limit), `tcp` (--tcp-flags),
 /// `udp` (--dport), `multiport` (--dports), `REJECT` (--reject-with) and `LOG`.
 #[test]
-#[ignore = "needs typed extension values with save() (see the doc comment)"]
 fn save_full_text_with_extensions() {
     for name in ["spec7", "server"] {
         let f = load(name);

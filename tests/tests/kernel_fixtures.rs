@@ -177,7 +177,6 @@ fn save_golden_is_what_iptables_prints_for_the_blob() {
 /// Kernel vs validator on every fixture as captured and on broken variants of it, made the same
 /// way for all of them (no expected errno is written down here; the kernel decides).
 #[test]
-#[ignore = "needs the match/target registries (branches matches, targets); un-ignored when they merge"]
 fn kernel_and_validator_agree_on_fixtures_and_broken_variants() {
     require_root();
     type Mutation = (&'static str, fn(&mut Vec<u8>));

@@ -2,7 +2,10 @@
 //!
 //! - [`capture`]: read a live table back as a SET_REPLACE blob.
 //! - [`oracle`]: the running kernel's verdict on a SET_REPLACE blob, in throwaway namespaces.
+//! - [`intercept`]: unmodified iptables-legacy trapped with seccomp user notification.
 pub mod capture;
 pub mod cli;
+pub mod intercept;
 pub mod oracle;
+pub mod service;
 pub mod sys;

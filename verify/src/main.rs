@@ -30,6 +30,7 @@ network namespaces it creates itself)
 
 USAGE:
   bpfilter-verify validate [--cases N] [--seed S] [--out DIR] [--fixtures DIR]
+  bpfilter-verify conformance [--dir DIR] [--bpfilter BIN] [--only NAME]
 
   validate   hand the same IPT_SO_SET_REPLACE bytes to the kernel and to core::validate and
              compare the errno. Runs every spec case, every *.bin fixture, then N random
@@ -37,7 +38,13 @@ USAGE:
              names and revisions the kernel checks). Each disagreement is written to
              DIR/disagree-SEED-INDEX.bin with a .txt beside it; exit status 1 if any.
 
-OPTIONS:
+  conformance  run iptables' own extension tests (*.t in DIR, default
+             ../shared/conformance/iptables-t) through the kernel, each case in a fresh network
+             namespace, and with --bpfilter BIN also through `BIN exec`; prints per file the
+             cases, how many the kernel passed as the file expects (the files are iptables
+             1.8.11's), how many bpfilter agreed with the kernel on, and how many it refused.
+
+OPTIONS (validate):
   --cases N       random cases (default 20000)
   --seed S        seed (default: from the clock, printed so a run can be repeated)
   --out DIR       where disagreements go (default verify-out)
@@ -352,11 +359,66 @@ fn validate(a: Args) -> Result<bool, String> {
     Ok(run.disagreements == 0)
 }
 
+mod conformance;
+
+fn conformance_cmd(mut it: impl Iterator<Item = String>) -> Result<bool, String> {
+    let mut dir = PathBuf::from("../shared/conformance/iptables-t");
+    let mut bin: Option<PathBuf> = None;
+    let mut only: Option<String> = None;
+    while let Some(x) = it.next() {
+        let mut val = |n: &str| it.next().ok_or(format!("{n} needs a value"));
+        match x.as_str() {
+            "--dir" => dir = val("--dir")?.into(),
+            "--bpfilter" => bin = Some(val("--bpfilter")?.into()),
+            "--only" => only = Some(val("--only")?),
+            _ => return Err(format!("unknown argument {x:?}")),
+        }
+    }
+    let started = Instant::now();
+    let (tallies, problems) = conformance::run_all(&dir, bin.as_deref(), only.as_deref())
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    println!(
+        "{:<22} {:>6} {:>16} {:>8} {:>8}",
+        "file", "cases", "kernel=.t file", "agree", "refused"
+    );
+    let mut total = conformance::Tally::default();
+    for (f, t) in &tallies {
+        let agree = if bin.is_some() {
+            t.agree.to_string()
+        } else {
+            "-".into()
+        };
+        println!(
+            "{:<22} {:>6} {:>16} {:>8} {:>8}",
+            f, t.cases, t.kernel_as_expected, agree, t.refused
+        );
+        total.cases += t.cases;
+        total.kernel_as_expected += t.kernel_as_expected;
+        total.agree += t.agree;
+        total.refused += t.refused;
+    }
+    let agree = if bin.is_some() {
+        total.agree.to_string()
+    } else {
+        "-".into()
+    };
+    println!(
+        "{:<22} {:>6} {:>16} {:>8} {:>8}",
+        "TOTAL", total.cases, total.kernel_as_expected, agree, total.refused
+    );
+    println!("time: {:.1}s", started.elapsed().as_secs_f64());
+    for p in &problems {
+        println!("  {p}");
+    }
+    Ok(problems.len() as u64 == total.refused)
+}
+
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let cmd = args.next();
     let res = match cmd.as_deref() {
         Some("validate") => parse(args).and_then(validate),
+        Some("conformance") => conformance_cmd(args),
         Some("verdicts") => verdicts::main(args),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}\n{}", verdicts::USAGE);

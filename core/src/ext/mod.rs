@@ -44,6 +44,9 @@ pub struct CheckCtx<'a> {
     pub hook_mask: u32,
     /// The entry's `ipt_ip`.
     pub ip: &'a IptIp,
+    /// The entry's match area (bytes 112 up to `target_offset`, tiled by pass 1): TCPMSS's
+    /// check looks for a `tcp` SYN match there.
+    pub matches: &'a [u8],
 }
 
 /// One registered extension (one revision of one name).

@@ -99,6 +99,10 @@ impl Verdict {
 
 /// A rule's target in the chain view: jumps name chains.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one table holds few extension targets; boxing would burden every match on the enum"
+)]
 pub enum ChainTarget {
     /// ACCEPT.
     Accept,

@@ -369,7 +369,14 @@ fn emit_target(
                 name_bytes(desc.name.as_bytes(), slack.target_name, mode),
                 desc.revision,
             );
-            let encode = |o: &mut Vec<u8>| value.encode(desc, o);
+            // GET_ENTRIES returns the kernel's view of the payload (usersize, SET rev 0's
+            // in-place flag rewrite).
+            let encode = |o: &mut Vec<u8>| {
+                let _ = match mode {
+                    Mode::Replace => value.encode(desc, o),
+                    Mode::GetEntries { .. } => value.encode_kernel_view(desc, o),
+                };
+            };
             put_payload(out, scratch, raw.as_deref(), encode, desc, mode);
             close_ext(out, start);
         }

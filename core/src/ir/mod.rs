@@ -508,6 +508,10 @@ impl fmt::Debug for BytesStr<'_> {
 
 /// What an entry does when its conditions hold.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one table holds few extension targets; boxing would burden every match on the enum"
+)]
 pub enum Target {
     /// Std verdict -2.
     Accept,

@@ -86,7 +86,10 @@ fn rule_from_entry(
         let payload = m.data();
         let value =
             MatchValue::parse(desc, payload).unwrap_or_else(|| MatchValue::Other(payload.to_vec()));
-        let raw = (!encodes_to(payload, |out| value.encode(desc, out))).then(|| payload.to_vec());
+        let raw = (!encodes_to(payload, |out| {
+            value.encode(desc, out);
+        }))
+        .then(|| payload.to_vec());
         matches.push(Match {
             desc,
             value,
@@ -147,7 +150,10 @@ fn rule_from_entry(
         let payload = t.data();
         let value = TargetValue::parse(desc, payload)
             .unwrap_or_else(|| TargetValue::Other(payload.to_vec()));
-        let raw = (!encodes_to(payload, |out| value.encode(desc, out))).then(|| payload.to_vec());
+        let raw = (!encodes_to(payload, |out| {
+            let _ = value.encode(desc, out);
+        }))
+        .then(|| payload.to_vec());
         Target::Ext(ExtTarget { desc, value, raw })
     };
     if usize::from(e.target_offset()).saturating_add(tb.len()) != usize::from(e.next_offset()) {

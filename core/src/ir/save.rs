@@ -151,7 +151,7 @@ fn save_match(out: &mut dyn Write, m: &Match) -> fmt::Result {
 /// A failure leaves ` -j NAME`.
 fn save_target(out: &mut dyn Write, x: &ExtTarget) -> fmt::Result {
     let mut s = String::new();
-    match x.value.save(&mut s) {
+    match x.value.save(x.desc, &mut s) {
         Ok(()) if s.starts_with("-j ") => write!(out, " {s}"),
         Ok(()) => write!(out, " -j {}{s}", x.desc.name),
         Err(_) => write!(out, " -j {}", x.desc.name),

@@ -477,6 +477,10 @@ fn pass2(
             table,
             hook_mask: u32::from(hook_mask.get(i).copied().unwrap_or(0) & !ONPATH),
             ip: &e.header().ip,
+            matches: e
+                .bytes_to_end()
+                .get(IPT_ENTRY_SIZE..usize::from(e.target_offset()))
+                .unwrap_or(&[]),
         };
         for m in e.matches() {
             if !m.name_terminated() {

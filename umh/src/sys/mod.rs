@@ -9,8 +9,14 @@
 //! - [`ipt`]: the IPv4 x_tables socket options (`IPT_SO_*`) on a raw socket.
 //! - [`bpf`]: raw `bpf(2)`: program load and test-run, netfilter links, maps, pins.
 //! - [`btf`]: the running kernel's BTF (kfunc ids, struct member offsets); safe parsing.
+//! - [`bpf_xdp`]: XDP programs and live-frames test runs (the benchmark's packet generator).
+//! - [`seccomp`]: the filter trapping IPT_SO_* calls, child setup, the notification listener.
+//! - [`procmem`]: a trapped caller's memory, fds, socket namespaces and user namespaces.
 
 pub mod bpf;
+pub mod bpf_xdp;
 pub mod btf;
 pub mod ipt;
 pub mod netns;
+pub mod procmem;
+pub mod seccomp;

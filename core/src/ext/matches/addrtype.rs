@@ -99,9 +99,19 @@ impl Addrtype {
         }
     }
 
-    /// `addrtype_save_v0()` / `addrtype_save_v1()`.
+    /// iptables-save: `-m addrtype` and the options; for revision 0 iptables 1.8.9 prints
+    /// `[unsupported revision]` (it only loads revision 1, the best this kernel has).
     pub(super) fn save(&self, out: &mut dyn fmt::Write) -> fmt::Result {
         out.write_str("-m addrtype")?;
+        if self.revision != 1 {
+            return out.write_str(" [unsupported revision]");
+        }
+        self.save_options(out)
+    }
+
+    /// `addrtype_save_v0()` / `addrtype_save_v1()`: what iptables prints when this revision
+    /// is the one it uses.
+    pub fn save_options(&self, out: &mut dyn fmt::Write) -> fmt::Result {
         let (inv_src, inv_dst) = if self.revision == 0 {
             (self.flags != 0, self.invert_dest != 0)
         } else {

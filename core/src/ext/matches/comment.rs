@@ -30,9 +30,11 @@ impl Comment {
         crate::uapi::cstr(&self.comment)
     }
 
-    /// `comment_save()`: `--comment` and the text through `xtables_save_string()`.
+    /// `comment_save()`: `--comment` and the text through `xtables_save_string()`. iptables
+    /// first forces the last byte to NUL, so a 256-byte comment prints as its first 255.
     pub(super) fn save(&self, out: &mut dyn fmt::Write) -> fmt::Result {
         out.write_str("-m comment --comment")?;
-        save_string(out, self.text())
+        let field = self.comment.get(..LEN - 1).unwrap_or(&self.comment);
+        save_string(out, crate::uapi::cstr(field))
     }
 }

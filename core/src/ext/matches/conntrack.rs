@@ -100,9 +100,17 @@ impl State {
         w.u32(0, self.statemask);
     }
 
-    /// `state_save()`.
+    /// iptables 1.8.9 builds `-m state` as `conntrack` revision 3 on this kernel, so its
+    /// `state` revision 0 library is never the loaded one: iptables-save prints
+    /// `-m state [unsupported revision]`.
     pub(super) fn save(&self, out: &mut dyn fmt::Write) -> fmt::Result {
-        out.write_str("-m state --state")?;
+        out.write_str("-m state [unsupported revision]")
+    }
+
+    /// The options `state_save()` prints when revision 0 is the one iptables uses (a kernel
+    /// without conntrack revisions 1-3): `--state` and the state names.
+    pub fn save_options(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+        out.write_str(" --state")?;
         print_state(out, self.statemask)
     }
 }
@@ -200,16 +208,28 @@ impl Conntrack {
         }
     }
 
-    /// `conntrack_dump()` with the `--` prefix and numeric addresses, as
-    /// `conntrack{1,2,3}_mt_save` call it.
+    /// iptables-save: `-m conntrack`, or `-m state` when the rule was written as `-m state`
+    /// (the alias flag), then the options. iptables 1.8.9 only loads the best revision the
+    /// kernel has (3 here); for revisions 1 and 2 it prints `[unsupported revision]` instead
+    /// of the options.
     pub(super) fn save(&self, out: &mut dyn fmt::Write) -> fmt::Result {
-        let f = self.match_flags;
-        let inv = |flag: u16| self.invert_flags & flag != 0;
-        if f & F_STATE_ALIAS != 0 {
+        if self.match_flags & F_STATE_ALIAS != 0 {
             out.write_str("-m state")?;
         } else {
             out.write_str("-m conntrack")?;
         }
+        if self.revision != 3 {
+            return out.write_str(" [unsupported revision]");
+        }
+        self.save_options(out)
+    }
+
+    /// `conntrack_dump()` with the `--` prefix and numeric addresses, as
+    /// `conntrack{1,2,3}_mt_save` call it: what iptables prints when this revision is the
+    /// one it uses.
+    pub fn save_options(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+        let f = self.match_flags;
+        let inv = |flag: u16| self.invert_flags & flag != 0;
         if f & F_STATE != 0 {
             bang(out, inv(F_STATE))?;
             if f & F_STATE_ALIAS != 0 {

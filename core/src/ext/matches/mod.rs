@@ -107,11 +107,9 @@ const IPPROTO_UDPLITE: u16 = 136;
 /// into jiffy credits, and their overflow checks depend on it.
 const HZ: u64 = 250;
 
-/// `EDOM` (33) is what `dscp`, `time` and `cluster` return for an out-of-range value, but
-/// [`Errno`] has no such variant yet. Until it does, these checks answer EINVAL: the reject
-/// decision is right, the errno is not (listed as known-wrong in the branch report).
+/// `EDOM` (33) is what `dscp`, `time` and `cluster` return for an out-of-range value.
 const fn edom() -> Errno {
-    Errno::EINVAL
+    Errno::EDOM
 }
 
 #[expect(
@@ -452,6 +450,29 @@ fn kernel_fixup(desc: &ExtDesc, w: &mut Wr) {
                 let v = Rd(&w.0).u32(off);
                 w.u32(off, v.min(hashlimit::HASHLIMIT_MAX_SIZE));
             }
+        }
+        // set_match_v0_checkentry() -> compat_flags(): recomputes the compat dimension and
+        // ORs in the compat flags (`u.compat.dim` at 28, `u.compat.flags` at 29). Only
+        // reachable when the set exists, which the modelled namespace never has.
+        ("set", 0) => {
+            let r = Rd(&w.0);
+            let mut dim = 0u8;
+            let mut flags = r.u8(29);
+            if r.u32(4) & 0x04 != 0 {
+                flags |= 0x01;
+            }
+            for i in 0..5usize {
+                let f = r.u32(i.saturating_mul(4).saturating_add(4));
+                if f == 0 {
+                    break;
+                }
+                dim = dim.saturating_add(1);
+                if f & 0x01 != 0 {
+                    flags |= 1u8.checked_shl(u32::from(dim)).unwrap_or(0);
+                }
+            }
+            w.u8(28, dim);
+            w.u8(29, flags);
         }
         _ => {}
     }

@@ -70,7 +70,8 @@ impl Owner {
         w.u8(17, self.invert);
     }
 
-    /// `owner_mt_save()`: socket-exists, uid, gid (numeric), then `--suppl-groups`.
+    /// `owner_mt_save()`: socket-exists, uid, gid (numeric), then `--suppl-groups` (all
+    /// invertible).
     pub(super) fn save(&self, out: &mut dyn fmt::Write) -> fmt::Result {
         out.write_str("-m owner")?;
         let has = |f: u8| self.match_flags & f != 0;
@@ -90,6 +91,7 @@ impl Owner {
             }
         }
         if has(SUPPL_GROUPS) {
+            bang(out, inv(SUPPL_GROUPS))?;
             out.write_str(" --suppl-groups")?;
         }
         Ok(())

@@ -126,9 +126,19 @@ impl Set {
         }
     }
 
-    /// `set_save_v0..v4()`.
+    /// iptables-save: `-m set` and the options of revision 4, the one iptables 1.8.9 loads
+    /// on this kernel; `[unsupported revision]` for revisions 0-3.
     pub(super) fn save(&self, out: &mut dyn fmt::Write) -> fmt::Result {
         out.write_str("-m set")?;
+        if self.revision != 4 {
+            return out.write_str(" [unsupported revision]");
+        }
+        self.save_options(out)
+    }
+
+    /// `set_save_v0..v4()`: what iptables prints when this revision is the one it uses
+    /// (with the set's index where iptables prints its name).
+    pub fn save_options(&self, out: &mut dyn fmt::Write) -> fmt::Result {
         if self.revision == 0 {
             let inv = self.flags_v0[0] & MATCH_INV_V0 != 0;
             super::bang(out, inv)?;

@@ -1,0 +1,181 @@
+//! [`Service`]: the trapped `IPT_SO_*` calls of [`crate::intercept`] answered from
+//! [`NsTables`], one set of tables (and one [`Enforcer`]) per network namespace of the
+//! caller's socket.
+//!
+//! Namespaces are keyed by their cookie (`SO_NETNS_COOKIE`), which the kernel never reuses,
+//! unlike the nsfs inode number.
+
+use super::{replace_counters_ptr, Enforcer, NsTables};
+use crate::intercept::{Errno as IErrno, Request, SetReply, SideWrite, SockoptHandler};
+use crate::sys::procmem::{raw_getsockopt, socket_in_netns};
+use bpfilter_core::sockopt::{dispatch, Opt};
+use std::collections::HashMap;
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd};
+
+/// `SO_NETNS_COOKIE` (Linux 5.14+).
+const SO_NETNS_COOKIE: i32 = 71;
+
+/// The cookie of the network namespace `netns` refers to.
+pub fn netns_cookie(netns: BorrowedFd<'_>) -> io::Result<u64> {
+    let s = socket_in_netns(netns, libc::AF_INET, libc::SOCK_DGRAM, 0)?;
+    let mut buf = [0u8; 8];
+    let n = raw_getsockopt(s.as_fd(), libc::SOL_SOCKET, SO_NETNS_COOKIE, &mut buf)?;
+    if n != 8 {
+        return Err(io::Error::other("SO_NETNS_COOKIE returned a short value"));
+    }
+    Ok(u64::from_le_bytes(buf))
+}
+
+/// Makes the enforcer for a namespace the first time a call from it arrives.
+pub type EnforcerFactory = Box<dyn FnMut(&Request, u64) -> io::Result<Box<dyn Enforcer>>>;
+
+/// One namespace's state.
+struct Ns {
+    tables: NsTables,
+    enforcer: Box<dyn Enforcer>,
+}
+
+/// Serves trapped calls; see the module docs.
+pub struct Service {
+    namespaces: HashMap<u64, Ns>,
+    factory: EnforcerFactory,
+    /// Log level: 0 errors only, 1 info, 2 debug.
+    pub verbosity: u8,
+}
+
+impl Service {
+    /// A service that makes each namespace's enforcer with `factory`.
+    pub fn new(factory: EnforcerFactory) -> Self {
+        Service {
+            namespaces: HashMap::new(),
+            factory,
+            verbosity: 1,
+        }
+    }
+
+    fn ns(&mut self, ctx: &Request) -> Result<&mut Ns, IErrno> {
+        let cookie = netns_cookie(ctx.netns.as_fd()).map_err(|e| {
+            log(
+                0,
+                self.verbosity,
+                &format!("cannot identify the caller's network namespace: {e}"),
+            );
+            IErrno::EIO
+        })?;
+        if !self.namespaces.contains_key(&cookie) {
+            let enforcer = (self.factory)(ctx, cookie).map_err(|e| {
+                log(
+                    0,
+                    self.verbosity,
+                    &format!("cannot set up enforcement in netns {cookie}: {e}"),
+                );
+                IErrno::from_io(&e)
+            })?;
+            self.namespaces.insert(
+                cookie,
+                Ns {
+                    tables: NsTables::new(),
+                    enforcer,
+                },
+            );
+        }
+        self.namespaces.get_mut(&cookie).ok_or(IErrno::EIO)
+    }
+
+    /// The tables of every namespace served so far, for inspection.
+    pub fn namespaces(&mut self) -> impl Iterator<Item = (u64, &mut NsTables, &dyn Enforcer)> {
+        self.namespaces
+            .iter_mut()
+            .map(|(k, ns)| (*k, &mut ns.tables, ns.enforcer.as_ref()))
+    }
+
+    fn call(
+        &mut self,
+        ctx: &Request,
+        is_set: bool,
+        optname: i32,
+        optval: &[u8],
+        optlen: usize,
+    ) -> Result<Vec<u8>, IErrno> {
+        let opt =
+            dispatch(is_set, optname, ctx.caller.net_admin).map_err(|e| IErrno::from(e.errno()))?;
+        let verbosity = self.verbosity;
+        let ns = self.ns(ctx)?;
+        match ns.tables.call(opt, optval, optlen, ns.enforcer.as_mut()) {
+            Ok(bytes) => {
+                if opt == Opt::SetReplace {
+                    let name = bpfilter_core::uapi::cstr(optval.get(..31).unwrap_or(&[]));
+                    log(
+                        1,
+                        verbosity,
+                        &format!(
+                            "pid {}: replaced table {}",
+                            ctx.pid,
+                            String::from_utf8_lossy(name)
+                        ),
+                    );
+                }
+                Ok(bytes)
+            }
+            Err(e) => {
+                let level = if opt == Opt::SetReplace { 0 } else { 2 };
+                log(
+                    level,
+                    verbosity,
+                    &format!(
+                        "pid {}: {opt:?} failed with {}: {}",
+                        ctx.pid, e.errno, e.message
+                    ),
+                );
+                Err(IErrno::from(e.errno))
+            }
+        }
+    }
+}
+
+/// Structured log line to stderr (journald-friendly `<N>` priority prefix).
+pub fn log(level: u8, verbosity: u8, msg: &str) {
+    if level <= verbosity {
+        let prio = match level {
+            0 => 3,
+            1 => 6,
+            _ => 7,
+        };
+        eprintln!("<{prio}>bpfilter: {msg}");
+    }
+}
+
+impl SockoptHandler for Service {
+    fn set(&mut self, ctx: &Request, optname: i32, optval: &[u8]) -> Result<SetReply, IErrno> {
+        let bytes = self.call(ctx, true, optname, optval, optval.len())?;
+        let mut reply = SetReply::default();
+        if optname == bpfilter_core::uapi::IPT_SO_SET_REPLACE && !bytes.is_empty() {
+            if let Some(addr) = replace_counters_ptr(optval) {
+                // The kernel ignores a fault writing the old counters (spec §2.7).
+                reply.side_writes.push(SideWrite {
+                    addr,
+                    bytes,
+                    ignore_fault: true,
+                });
+            }
+        }
+        Ok(reply)
+    }
+
+    fn get(
+        &mut self,
+        ctx: &Request,
+        optname: i32,
+        optval_in: &[u8],
+        optlen: u32,
+    ) -> Result<Vec<u8>, IErrno> {
+        let len = usize::try_from(optlen).unwrap_or(usize::MAX);
+        let bytes = self.call(ctx, false, optname, optval_in, len)?;
+        // GET_REVISION_* writes nothing but leaves *optlen as it was.
+        if bytes.is_empty() {
+            return Ok(optval_in.to_vec());
+        }
+        Ok(bytes)
+    }
+}
