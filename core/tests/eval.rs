@@ -15,8 +15,11 @@ use bpfilter_core::ext::matches::{
     Comment, Icmp, Iprange, Length, Limit, Mac, Mark, MatchValue, Multiport, Pkttype, State, Tcp,
     Ttl, Udp,
 };
+use bpfilter_core::ext::targets::log::Log;
+use bpfilter_core::ext::targets::mark::Mark as MarkTarget;
+use bpfilter_core::ext::targets::reject::Reject;
 use bpfilter_core::ext::targets::TargetValue;
-use bpfilter_core::ext::{check_none, lookup, ExtDesc, Family, Kind};
+use bpfilter_core::ext::{lookup, Kind};
 use bpfilter_core::ir::{
     Chain, ChainTarget, ErrorName, ExtTarget, Iface, IpMatch, Match, Rule, Ruleset, Table, Target,
 };
@@ -125,48 +128,26 @@ fn everywhere(rules: Vec<Rule<ChainTarget>>) -> Table {
     rs.build().unwrap()
 }
 
-/// Descriptors for targets the registry may not have yet (the layouts are the kernel's).
-static LOG_DESC: ExtDesc = desc("LOG", 0, 32);
-static MARK_DESC: ExtDesc = desc("MARK", 2, 8);
-static REJECT_DESC: ExtDesc = desc("REJECT", 0, 4);
-static CLASSIFY_DESC: ExtDesc = desc("CLASSIFY", 0, 4);
-
-const fn desc(name: &'static str, revision: u8, size: usize) -> ExtDesc {
-    ExtDesc {
-        kind: Kind::Target,
-        name,
-        revision,
-        family: Family::Unspec,
-        size,
-        usersize: 0,
-        table: None,
-        hooks: 0,
-        proto: 0,
-        check: check_none,
-    }
+fn ext_target(name: &str, rev: u8, v: TargetValue) -> ChainTarget {
+    ChainTarget::Ext(ExtTarget::new(name, rev, v).unwrap())
 }
 
-fn ext_target(local: &'static ExtDesc, payload: Vec<u8>) -> ExtTarget {
-    let desc = lookup(Kind::Target, local.name.as_bytes(), local.revision).unwrap_or(local);
-    ExtTarget {
-        desc,
-        value: TargetValue::Other(payload),
-        raw: None,
-    }
-}
-
-fn mark_target(value: u32, mask: u32) -> ChainTarget {
-    let mut p = value.to_le_bytes().to_vec();
-    p.extend_from_slice(&mask.to_le_bytes());
-    ChainTarget::Ext(ext_target(&MARK_DESC, p))
+fn mark_target(mark: u32, mask: u32) -> ChainTarget {
+    ext_target("MARK", 2, TargetValue::Mark(MarkTarget { mark, mask }))
 }
 
 fn log_target(prefix: &str) -> ChainTarget {
-    let mut p = vec![4u8, 0];
     let mut pre = [0u8; 30];
     pre[..prefix.len()].copy_from_slice(prefix.as_bytes());
-    p.extend_from_slice(&pre);
-    ChainTarget::Ext(ext_target(&LOG_DESC, p))
+    ext_target(
+        "LOG",
+        0,
+        TargetValue::Log(Log {
+            level: 4,
+            logflags: 0,
+            prefix: pre,
+        }),
+    )
 }
 
 // ---------------------------------------------------------------- running
@@ -1059,14 +1040,15 @@ fn log_continues_and_records() {
 
 #[test]
 fn reject_drops_and_unknown_targets_are_named() {
-    let t = accept_policy(vec![rule(ChainTarget::Ext(ext_target(
-        &REJECT_DESC,
-        3u32.to_le_bytes().to_vec(),
-    )))]);
+    let t = accept_policy(vec![rule(ext_target(
+        "REJECT",
+        0,
+        TargetValue::Reject(Reject { with: 3 }),
+    ))]);
     let o = run(&t, &udp_pkt(1, 2));
     assert_eq!((vc(&o), o.cause), ((Verdict::Drop, vec![0]), Cause::Target));
     let t = accept_policy(vec![proto(
-        rule(ChainTarget::Ext(ext_target(&CLASSIFY_DESC, vec![0; 4]))),
+        rule(ext_target("CLASSIFY", 0, TargetValue::Other(vec![0; 4]))),
         6,
     )]);
     // Not reached: fine. Reached: an error naming it.
@@ -1082,6 +1064,23 @@ fn reject_drops_and_unknown_targets_are_named() {
     assert_eq!(
         Evaluator::new(&t).unsupported(),
         vec![(0, "target", "CLASSIFY", 0)]
+    );
+}
+
+#[test]
+fn a_target_value_of_another_extension_is_an_error() {
+    // A hand-built ExtTarget whose value belongs to another extension does not encode.
+    let mut x = ExtTarget::new(
+        "MARK",
+        2,
+        TargetValue::Mark(MarkTarget { mark: 1, mask: 0 }),
+    )
+    .unwrap();
+    x.value = TargetValue::Reject(Reject { with: 3 });
+    let t = accept_policy(vec![rule(ChainTarget::Ext(x))]);
+    assert_eq!(
+        run_full(&t, IN, &udp_pkt(1, 2), "x", "", Skb::default()),
+        Err(EvalError::BadPayload { entry: 0 })
     );
 }
 

@@ -13,8 +13,10 @@ use bpfilter_core::ext::matches::{
     Comment, Conntrack, Icmp, Iprange, Length, Limit, Mac, Mark, MatchValue, Multiport, Pkttype,
     State, Tcp, Ttl, Udp,
 };
+use bpfilter_core::ext::targets::log::Log;
+use bpfilter_core::ext::targets::mark::Mark as MarkTarget;
+use bpfilter_core::ext::targets::reject::Reject;
 use bpfilter_core::ext::targets::TargetValue;
-use bpfilter_core::ext::{check_none, lookup, ExtDesc, Family, Kind};
 use bpfilter_core::ir::{
     Chain, ChainName, ChainTarget, ErrorName, ExtTarget, Iface, IpMatch, Match, Rule, Ruleset,
     Table, Target, Verdict,
@@ -97,37 +99,9 @@ pub struct Generated {
     pub hints: Hints,
 }
 
-/// Local descriptors for targets the registry may not have yet; the layouts are the kernel's
-/// (`struct xt_log_info`, `xt_mark_tginfo2`, `ipt_reject_info`). The kernel is the judge: a
-/// wrong one would be refused at SET_REPLACE.
-static LOG_DESC: ExtDesc = target_desc("LOG", 0, 32);
-static MARK_DESC: ExtDesc = target_desc("MARK", 2, 8);
-static REJECT_DESC: ExtDesc = target_desc("REJECT", 0, 4);
-
-const fn target_desc(name: &'static str, revision: u8, size: usize) -> ExtDesc {
-    ExtDesc {
-        kind: Kind::Target,
-        name,
-        revision,
-        family: Family::Unspec,
-        size,
-        usersize: 0,
-        table: None,
-        hooks: 0,
-        proto: 0,
-        check: check_none,
-    }
-}
-
-fn ext_target(local: &'static ExtDesc, mut payload: Vec<u8>) -> ExtTarget {
-    let desc = lookup(Kind::Target, local.name.as_bytes(), local.revision).unwrap_or(local);
-    // XT_ALIGN(size): the payload the emitter writes must fill it.
-    payload.resize(desc.size.div_ceil(8) * 8, 0);
-    ExtTarget {
-        desc,
-        value: TargetValue::Other(payload),
-        raw: None,
-    }
+/// A target of the registry's extension `name`.
+fn ext_target(name: &str, rev: u8, v: TargetValue) -> ChainTarget {
+    ChainTarget::Ext(ExtTarget::new(name, rev, v).expect("registered target"))
 }
 
 /// `m` if the registry has it (the typed layer may lag behind).
@@ -634,19 +608,24 @@ impl G<'_> {
             }
             71..=74 => ChainTarget::Fallthrough { goto: false },
             75..=81 => {
-                let mut p = vec![self.below(8) as u8, 0];
                 let mut prefix = [0u8; 30];
                 let text = format!("r{} ", self.below(100));
                 prefix[..text.len()].copy_from_slice(text.as_bytes());
-                p.extend_from_slice(&prefix);
-                ChainTarget::Ext(ext_target(&LOG_DESC, p))
+                let level = self.below(8) as u8;
+                ext_target(
+                    "LOG",
+                    0,
+                    TargetValue::Log(Log {
+                        level,
+                        logflags: 0,
+                        prefix,
+                    }),
+                )
             }
             82..=90 => {
-                let value = self.mark_value();
+                let mark = self.mark_value();
                 let mask = *self.rng.pick(&[u32::MAX, 0, 0xFF, 0xFFFF_0000]);
-                let mut p = value.to_le_bytes().to_vec();
-                p.extend_from_slice(&mask.to_le_bytes());
-                ChainTarget::Ext(ext_target(&MARK_DESC, p))
+                ext_target("MARK", 2, TargetValue::Mark(MarkTarget { mark, mask }))
             }
             91..=96 => {
                 // icmp-port-unreachable, or tcp-reset where the kernel allows it.
@@ -657,7 +636,7 @@ impl G<'_> {
                 } else {
                     *self.rng.pick(&[0u32, 1, 2, 3, 3, 5, 6, 8])
                 };
-                ChainTarget::Ext(ext_target(&REJECT_DESC, with.to_le_bytes().to_vec()))
+                ext_target("REJECT", 0, TargetValue::Reject(Reject { with }))
             }
             97 | 98 => ChainTarget::Queue,
             _ => ChainTarget::Accept,

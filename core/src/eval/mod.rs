@@ -263,6 +263,12 @@ pub enum EvalError {
         /// The index, or the jumping entry.
         entry: usize,
     },
+    /// A target's typed value does not encode for its descriptor (a hand-built IR value of
+    /// another extension).
+    BadPayload {
+        /// Entry index.
+        entry: usize,
+    },
     /// The [`EvalState`] was not made for this table (no bucket for a `limit` match).
     StateMismatch {
         /// Entry index.
@@ -298,6 +304,9 @@ impl fmt::Display for EvalError {
                 write!(f, "entry {entry}: {ext}: {what} not supported")
             }
             EvalError::BadEntry { entry } => write!(f, "entry {entry}: walk left the table"),
+            EvalError::BadPayload { entry } => {
+                write!(f, "entry {entry}: target value does not fit its extension")
+            }
             EvalError::StateMismatch { entry } => {
                 write!(f, "entry {entry}: evaluation state made for another table")
             }
@@ -331,6 +340,8 @@ enum PreparedTarget {
     Reject,
     /// Anything else.
     Unsupported { name: &'static str, revision: u8 },
+    /// A typed value that does not belong to its descriptor's extension (hand-built IR).
+    Undecodable,
 }
 
 impl PreparedTarget {
@@ -355,9 +366,10 @@ impl PreparedTarget {
                 let payload: &[u8] = match &x.raw {
                     Some(raw) => raw,
                     None => {
-                        // (The typed layer may return a status; the bytes are what counts.)
-                        #[allow(clippy::let_unit_value, reason = "encode's return type varies")]
-                        let _ = x.value.encode(x.desc, &mut encoded);
+                        if x.value.encode(x.desc, &mut encoded).is_none() {
+                            // A value of another extension than its descriptor's.
+                            return PreparedTarget::Undecodable;
+                        }
                         &encoded
                     }
                 };
@@ -661,6 +673,7 @@ impl<'t> Evaluator<'t> {
                         revision,
                     })
                 }
+                PreparedTarget::Undecodable => return Err(EvalError::BadPayload { entry: e }),
             };
             if let Some(v) = verdict {
                 out.verdict = v;
