@@ -98,6 +98,7 @@ pub fn parse(mut it: impl Iterator<Item = String>) -> Result<Config, String> {
 }
 
 /// A ruleset as every edge gets it.
+#[derive(Clone, Debug)]
 pub struct Loaded {
     /// The table core::eval runs: parsed back from the blob when core::validate accepts it.
     pub table: Table,
