@@ -14,7 +14,8 @@
 //! namespace) and `.txt` (hook, devices, skb facts, packet hex, both outcomes, the ruleset as
 //! iptables-save text). The run exits non-zero on any disagreement.
 //!
-//! Everything random comes from one seed: a run is repeated with `--seed`.
+//! Everything random comes from one seed: a run is repeated with `--seed`. With
+//! `VERDICTS_DEBUG` set in the environment every packet's observation is printed to stderr.
 
 #[path = "verdicts_gen.rs"]
 pub mod gen;
@@ -178,7 +179,7 @@ fn predicted(o: &Outcome, n: usize, len: usize) -> Vec<(u64, u64)> {
 
 impl KernelEdge {
     /// Tally what an agreeing pair exercised.
-    fn count(&mut self, o: &Outcome, obs: &Observed, data: &[u8]) {
+    fn count(&mut self, o: &Outcome, obs: &Observed, data: &[u8], skb: &Skb) {
         let mut add = |k: String| *self.coverage.entry(k).or_default() += 1;
         add(format!("{} by {:?}", o.verdict, o.cause));
         add(format!("ct {:?}", obs.ct)
@@ -195,6 +196,9 @@ impl KernelEdge {
         }
         if o.mark != 0 {
             add("nonzero mark at the end".into());
+        }
+        if skb.pkt_type == 1 {
+            add("link broadcast".into());
         }
     }
 }
@@ -262,7 +266,7 @@ impl Edge for KernelEdge {
             mark: p.initial_mark(),
             ct: obs.ct,
             ct_status: obs.ct_status,
-            pkt_type: 0,
+            pkt_type: p.pkt_type(),
             src_mac: p.src_mac(),
         };
         let input = Input {
@@ -288,7 +292,7 @@ impl Edge for KernelEdge {
         };
         if agree {
             if let Ok(o) = &res {
-                self.count(o, &obs, &data);
+                self.count(o, &obs, &data, &skb);
             }
             return Ok(Check::Agree);
         }

@@ -41,6 +41,17 @@ pub const INPUTS: [(&str, [u8; 6]); 2] = [
 /// The lab's output interfaces: `out0` carries 0.0.0.0/1, `out1` 128.0.0.0/1.
 pub const OUTPUTS: [&str; 2] = ["out0", "out1"];
 
+/// The link subnet of input interface `i` of the `hook` namespace: 10.255.N.0/30 with the
+/// namespace's end at .1 and the peer at .2.
+pub fn in_link(hook: usize, i: usize) -> u8 {
+    (10 * (hook - 1) + i) as u8
+}
+
+/// The link's broadcast address (10.255.N.3): a packet to it arrives as `PACKET_BROADCAST`.
+pub fn in_link_broadcast(hook: usize, i: usize) -> u32 {
+    u32::from_be_bytes([10, 255, in_link(hook, i), 3])
+}
+
 /// The output interface the lab routes `dst` through.
 pub fn out_iface(dst: u32) -> usize {
     usize::from(dst >= 0x8000_0000)
@@ -854,6 +865,11 @@ impl TestPacket {
             .unwrap_or(0)
     }
 
+    /// `skb->pkt_type`: `PACKET_BROADCAST` (1) for the link broadcast, else `PACKET_HOST`.
+    pub fn pkt_type(&self) -> u8 {
+        u8::from(self.hook == IN && self.dst() == in_link_broadcast(self.hook, self.in_if))
+    }
+
     /// The source MAC the hook sees (the sending peer's), none for OUTPUT.
     pub fn src_mac(&self) -> Option<[u8; 6]> {
         (self.hook != OUT).then(|| INPUTS[self.in_if].1)
@@ -1050,7 +1066,12 @@ pub fn packet(rng: &mut Rng, h: &Hints, hook: usize, history: &History) -> TestP
         *a.rng.pick(&[6u8, 6, 17, 17, 1, 1, 47, 132, 136])
     };
     let src = a.addr();
-    let dst = a.addr();
+    // Now and then LOCAL_IN gets a link-layer broadcast (pkttype matches see it).
+    let dst = if hook == IN && a.p(1, 12) {
+        in_link_broadcast(hook, in_if)
+    } else {
+        a.addr()
+    };
     let ttl = if !h.ttls.is_empty() && a.p(1, 2) {
         let t = *a.rng.pick(&h.ttls);
         // FORWARD decrements first; +1 puts the rule's value at the hook.

@@ -31,7 +31,7 @@
 //! Packets the namespace itself makes (TCP resets, ICMP errors, REJECT's replies) would cross
 //! OUTPUT: `raw` (-300) drops every packet without a user socket (`! --uid-owner 0`) first.
 
-use super::gen::{out_iface, TestPacket, FWD, IN, INPUTS, MARKS, OUT, OUTPUTS};
+use super::gen::{in_link, out_iface, TestPacket, FWD, IN, INPUTS, MARKS, OUT, OUTPUTS};
 use bpfilter_core::blob::Entries;
 use bpfilter_core::eval::Ct;
 use bpfilter_umh::sys::ipt::IptSocket;
@@ -247,7 +247,7 @@ impl Lab {
             if hook != OUT {
                 for (i, (name, peer_mac)) in INPUTS.iter().enumerate() {
                     let peer = mk()?;
-                    let net = 10 * (hook - 1) + i;
+                    let net = in_link(hook, i);
                     let tmac = format!("02:00:00:00:{:02x}:01", 0xA0 + i);
                     ip(
                         &ns,
@@ -270,7 +270,11 @@ impl Lab {
                         &peer,
                         &format!("route add default via 10.255.{net}.1 dev p{i} onlink"),
                     )?;
-                    senders.push(raw_socket(&peer)?);
+                    let sock = raw_socket(&peer)?;
+                    // Raw sends to the link's broadcast address need SO_BROADCAST.
+                    rustix::net::sockopt::set_socket_broadcast(&sock, true)
+                        .map_err(|e| format!("SO_BROADCAST: {e}"))?;
+                    senders.push(sock);
                     keep.push(peer);
                 }
             }
