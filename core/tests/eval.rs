@@ -668,6 +668,13 @@ fn tcp_option() {
     let z = ipv4(6, A, B, 0, &[], &tcp_hdr(1, 2, 0, &[9, 0, 3, 0]));
     let t = tcp_m(|v| v.option = 3);
     assert!(dropped(&t, IN, &z, "x", ""));
+    // `i += op[i+1] ?: 1`: a length byte of 1 moves one byte on, onto the length byte itself,
+    // which then reads as kind 1 (NOP).
+    let one = ipv4(6, A, B, 0, &[], &tcp_hdr(1, 2, 0, &[9, 1, 0, 0]));
+    let t = tcp_m(|v| v.option = 1);
+    assert!(dropped(&t, IN, &one, "x", ""));
+    let none = ipv4(6, A, B, 0, &[], &tcp_hdr(1, 2, 0, &[9, 2, 0, 0]));
+    assert!(!dropped(&t, IN, &none, "x", ""));
 }
 
 #[test]

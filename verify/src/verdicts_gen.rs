@@ -208,7 +208,14 @@ impl G<'_> {
             // What iptables never writes: junk after the NUL, masks that end early or reach
             // past the name, up to all 16 bytes (the kernel compares them all).
             for _ in 0..1 + self.below(3) {
-                let i = self.below(16);
+                // Byte 15 often: a name's NUL is always there in a device name.
+                let i = if self.p(1, 3) { 15 } else { self.below(16) };
+                if i == 15 && self.p(1, 2) {
+                    // 16 name bytes under the mask and no NUL: no device has such a name.
+                    f.name[15] = self.u8() | 1;
+                    f.mask[15] = 0xFF;
+                    continue;
+                }
                 match self.below(3) {
                     0 => f.name[i] = self.u8(),
                     1 => f.mask[i] = 0xFF,
@@ -1003,6 +1010,11 @@ impl Aim<'_> {
 
     /// TCP options: a mix of real ones and the rules' kinds, padded to 4 bytes.
     fn tcp_options(&mut self) -> Vec<u8> {
+        if self.h.options.contains(&1) && self.p(1, 3) {
+            // For `--tcp-option 1`: the walk steps onto a length byte of 1 and reads it as a
+            // NOP, the only one in the packet.
+            return vec![*self.rng.pick(&[9u8, 30, 200]), 1, 0, 0];
+        }
         let mut o = Vec::new();
         let n = 1 + self.rng.below(4);
         for _ in 0..n {
@@ -1115,7 +1127,11 @@ pub fn packet(rng: &mut Rng, h: &Hints, hook: usize, history: &History) -> TestP
     } else {
         match proto {
             6 => {
-                let opt = if a.p(1, 3) { a.tcp_options() } else { vec![] };
+                let opt = if a.p(if h.options.is_empty() { 1 } else { 2 }, 3) {
+                    a.tcp_options()
+                } else {
+                    vec![]
+                };
                 let mut t = vec![0u8; 20];
                 t[0..2].copy_from_slice(&a.port().to_be_bytes());
                 t[2..4].copy_from_slice(&a.port().to_be_bytes());

@@ -30,6 +30,7 @@
 //!
 //! Packets the namespace itself makes (TCP resets, ICMP errors, REJECT's replies) would cross
 //! OUTPUT: `raw` (-300) drops every packet without a user socket (`! --uid-owner 0`) first.
+//! With conntrack on, raw also untracks the packets whose IP id has bits 3 and 4 set.
 
 use super::gen::{in_link, out_iface, TestPacket, FWD, IN, INPUTS, MARKS, OUT, OUTPUTS};
 use bpfilter_core::blob::Entries;
@@ -315,26 +316,6 @@ impl Lab {
             if hook == OUT {
                 senders.push(raw_socket(&ns)?);
             }
-            cmd(
-                &ns,
-                "iptables-legacy",
-                &[
-                    "-w",
-                    "5",
-                    "-t",
-                    "raw",
-                    "-A",
-                    "OUTPUT",
-                    "-m",
-                    "owner",
-                    "!",
-                    "--uid-owner",
-                    "0",
-                    "-j",
-                    "DROP",
-                ],
-                None,
-            )?;
             let ipt = ns
                 .run(IptSocket::new)
                 .map_err(|e| e.to_string())?
@@ -514,8 +495,31 @@ fn probe_state(chain: &[(u64, u64)]) -> Result<(Ct, u32), String> {
 }
 
 impl Tns {
-    /// Load mangle with the mark rules, and the conntrack probes if `on`.
+    /// Load raw and mangle: raw drops what the namespace sends itself (no user socket), and
+    /// with conntrack on (`on`) untracks a quarter of the packets (`CT --notrack` by two bits
+    /// of the IP id) so that UNTRACKED shows up; mangle sets the marks and, if `on`, probes.
     fn set_mangle(&mut self, on: bool) -> Result<(), String> {
+        let mut raw = String::from(
+            "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+             -A OUTPUT -m owner ! --uid-owner 0 -j DROP\n",
+        );
+        if on {
+            let chain = if self.hook == OUT {
+                "OUTPUT"
+            } else {
+                "PREROUTING"
+            };
+            raw.push_str(&format!(
+                "-A {chain} -m u32 --u32 \"4&0x180000=0x180000\" -j CT --notrack\n"
+            ));
+        }
+        raw.push_str("COMMIT\n");
+        cmd(
+            &self.ns,
+            "iptables-legacy-restore",
+            &["-w", "5"],
+            Some(&raw),
+        )?;
         let mut text = String::from(
             "*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n\
              :OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n",
