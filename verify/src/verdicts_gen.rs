@@ -718,7 +718,7 @@ pub fn ruleset(rng: &mut Rng, max_rules: usize) -> Generated {
     // Now and then every chain first calls the next one unconditionally: packets go through
     // every user chain, as deep as the DAG allows (and past the jump stack when
     // `mutate_table` takes the ERROR heads away).
-    if !users.is_empty() && g.p(1, 5) {
+    if !users.is_empty() && g.p(1, 4) {
         let jump = |to: &String| {
             Rule::new(ChainTarget::Jump(
                 ChainName::new(to.as_bytes()).expect("name"),
@@ -784,7 +784,7 @@ pub fn mutate_table(rng: &mut Rng, t: &mut Table) -> Vec<&'static str> {
     let heads: Vec<usize> = (0..n.saturating_sub(1))
         .filter(|&i| is_error(t, i))
         .collect();
-    if !heads.is_empty() && rng.chance(1, 4) {
+    if !heads.is_empty() && rng.chance(1, 3) {
         let keep = heads.len() / 3;
         for &i in &heads[keep..] {
             t.entries[i].target = Target::Return;
