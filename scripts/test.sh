@@ -20,5 +20,8 @@ step "cargo test (unit, integration, kernel differential)"
 cargo test --workspace --release
 step "differential validation against the kernel (fresh seed)"
 cargo run --release -q -p bpfilter-verify -- validate --cases "${VERIFY_CASES:-20000}"
+step "iptables' own conformance corpus through the kernel and through bpfilter exec"
+cargo build --release -q -p bpfilter-umh
+cargo run --release -q -p bpfilter-verify -- conformance --bpfilter "$PWD/target/release/bpfilter"
 step "fuzz targets, ${FUZZ_SECS:-60}s each"
 scripts/fuzz.sh "${FUZZ_SECS:-60}"

@@ -8,7 +8,7 @@ use bpfilter_core::error::Errno;
 use bpfilter_core::ext::Kind;
 use bpfilter_core::ir::{Counters, Table};
 use bpfilter_umh::service::handler::Service;
-use bpfilter_umh::service::{ApplyError, Enforcer};
+use bpfilter_umh::service::{ApplyError, Enforcer, NsTables};
 use intercept_util::{direct, intercepted, Netns};
 use std::sync::{Arc, Mutex};
 
@@ -44,7 +44,10 @@ fn iptables_legacy_against_bpfilter_tables() {
     let applied = Arc::new(Mutex::new(Vec::new()));
     let a = applied.clone();
     let mut svc = Service::new(Box::new(move |_, _| {
-        Ok(Box::new(Book(a.clone())) as Box<dyn Enforcer>)
+        Ok((
+            NsTables::new(),
+            Box::new(Book(a.clone())) as Box<dyn Enforcer>,
+        ))
     }));
     svc.verbosity = 0;
 

@@ -158,11 +158,25 @@ impl Runner {
             Runner::Kernel => Command::new("unshare")
                 .args(["-n", "sh", "-c", &s])
                 .output()?,
-            Runner::Bpfilter(bin) => Command::new("unshare")
-                .arg("-n")
-                .arg(bin)
-                .args(["exec", "--", "sh", "-c", &s])
-                .output()?,
+            Runner::Bpfilter(bin) => {
+                // Each case's namespace dies with `unshare`: keep its state and pins apart
+                // and remove them afterwards.
+                let tag = format!("bpfconf{}", std::process::id());
+                let state = std::env::temp_dir().join(&tag);
+                let pins = PathBuf::from("/sys/fs/bpf").join(&tag);
+                let out = Command::new("unshare")
+                    .arg("-n")
+                    .arg(bin)
+                    .args(["exec", "-q", "--state-dir"])
+                    .arg(&state)
+                    .arg("--pin-dir")
+                    .arg(&pins)
+                    .args(["--", "sh", "-c", &s])
+                    .output();
+                let _ = std::fs::remove_dir_all(&state);
+                let _ = std::fs::remove_dir_all(&pins);
+                out?
+            }
         };
         Ok(observe(&String::from_utf8_lossy(&out.stdout), &c.chain))
     }

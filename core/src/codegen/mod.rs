@@ -70,11 +70,21 @@
 //! disassembler accepts any slice of instructions.
 
 mod builder;
+mod compile;
+mod compile_emit;
+pub mod compile_log;
+mod compile_rule;
 mod disasm;
 mod insn;
 mod prologue;
 
 pub use builder::{Builder, CodegenError, Label};
+pub use compile::{
+    compile, compile_table, BitField, CompileError, CompileOptions, CompileStats, CompiledProgram,
+    MapKind, MapReloc, MapsNeeded, NfLayout, RuleSpan, CONTINUE, COUNTER_VALUE_SIZE, DEFAULT_HZ,
+    DEFAULT_INLINE_MAX_ENTRIES, LIMIT_VALUE_SIZE, LOG_RINGBUF_SIZE, MAX_EXPANDED_ENTRIES,
+    MAX_FRAMES,
+};
 pub use disasm::disasm;
 pub use insn::{
     alu, atomic, class, decode_all, encode_all, helper, jmp, mode, pseudo, size, source, AluOp,

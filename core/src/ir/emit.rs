@@ -332,8 +332,11 @@ fn emit_target(
     patches: &mut Vec<(usize, usize)>,
 ) {
     let slack = match mode {
-        Mode::Replace => rule.slack,
-        Mode::GetEntries { .. } => Slack::default(),
+        Mode::Replace => rule.slack.clone(),
+        Mode::GetEntries { .. } => Slack {
+            target_tail: alloc::vec![0; rule.slack.target_tail.len()],
+            ..Slack::default()
+        },
     };
     let verdict = match &rule.target {
         Target::Accept => Some(VERDICT_ACCEPT.to_le_bytes()),
@@ -362,6 +365,7 @@ fn emit_target(
             out.extend_from_slice(&name.0);
             out.extend_from_slice(slack.target_pad.get(..2).unwrap_or(&[0, 0]));
             close_ext(out, start);
+            out.extend_from_slice(&slack.target_tail);
         }
         Target::Ext(ExtTarget { desc, value, raw }) => {
             let start = open_ext(
@@ -379,6 +383,7 @@ fn emit_target(
             };
             put_payload(out, scratch, raw.as_deref(), encode, desc, mode);
             close_ext(out, start);
+            out.extend_from_slice(&slack.target_tail);
         }
         _ => {}
     }

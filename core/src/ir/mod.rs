@@ -143,13 +143,17 @@ pub trait IsGoto {
 
 /// Kernel-ignored bytes of an entry that a blob may fill with anything: kept so that a blob
 /// goes back out byte for byte. All zero in everything iptables writes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Slack {
     /// The target's 29-byte name field, when it differs from the canonical name + zeros
     /// (bytes after the NUL; the std target's name may be `"\0junk"`).
     pub target_name: Option<[u8; XT_EXTENSION_MAXNAMELEN]>,
     /// Padding after a std verdict (4 bytes) or after an ERROR name (the first 2 bytes).
     pub target_pad: [u8; 4],
+    /// Bytes between the end of an extension or ERROR target and `next_offset`: pass 1 only
+    /// requires `target_offset + target_size <= next_offset` for them (found by fuzzing).
+    /// GET_ENTRIES leaves them unwritten, which iptables' zeroed buffer shows as zeros.
+    pub target_tail: Vec<u8>,
 }
 
 /// `struct ipt_ip`, typed. Every field is kept exactly, so every bit pattern round-trips.

@@ -156,9 +156,29 @@ fn rule_from_entry(
         .then(|| payload.to_vec());
         Target::Ext(ExtTarget { desc, value, raw })
     };
-    if usize::from(e.target_offset()).saturating_add(tb.len()) != usize::from(e.next_offset()) {
+    let target_end = usize::from(e.target_offset()).saturating_add(tb.len());
+    let next = usize::from(e.next_offset());
+    if target_end > next
+        || (target_end < next
+            && matches!(
+                target,
+                Target::Accept
+                    | Target::Drop
+                    | Target::Queue
+                    | Target::Return
+                    | Target::Jump(_)
+                    | Target::Goto(_)
+                    | Target::DanglingJump { .. }
+            ))
+    {
+        // A std target ends the entry exactly (pass 1); anything else was not validated.
         return Err(bad);
     }
+    slack.target_tail = e
+        .bytes()
+        .and_then(|b| b.get(target_end..next))
+        .unwrap_or(&[])
+        .to_vec();
 
     Ok(Rule {
         ip,

@@ -85,7 +85,7 @@ proptest! {
     }
 
     #[test]
-    fn mutated_valid_blobs_never_panic(
+    fn mutated_blobs_never_panic_and_round_trip(
         which in 0usize..200,
         flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8),
         cut in proptest::option::of(any::<usize>()),
@@ -104,6 +104,20 @@ proptest! {
             v.truncate(n);
         }
         prop_assert!(known(errno_of(&v, &FreshNamespace::default())));
+        // Whatever validates is representable and emits back the same entries.
+        if let Ok(val) = validate_replace(&v, &FreshNamespace::default()) {
+            let t = crate::ir::Table::from_validated(&val);
+            prop_assert!(t.is_ok(), "not representable: {:?}", t.err());
+            // comefrom and counters aside: the kernel overwrites both.
+            let zero = |mut b: Vec<u8>| {
+                for &off in &val.offsets {
+                    let o = off as usize;
+                    b[o + 92..o + 112].fill(0);
+                }
+                b
+            };
+            prop_assert_eq!(zero(t.unwrap().to_entries()), zero(val.entries.bytes().to_vec()));
+        }
     }
 }
 

@@ -4,8 +4,11 @@
 //! bpfilter compile FILE [--disasm]          per-hook programs: size, verifier verdict, load time
 //! bpfilter test-run FILE --hook H --packet HEX   run the generated program and core::eval
 //! bpfilter exec -- CMD [ARGS...]            run iptables-legacy (or a script) through bpfilter
-//! bpfilter daemon                            the long-running helper
 //! ```
+
+pub mod compile;
+pub mod exec;
+pub mod test_run;
 
 use std::process::ExitCode;
 
@@ -20,8 +23,11 @@ COMMANDS:
   compile FILE [--disasm]     compile a ruleset (a SET_REPLACE blob as blobcheck reads, or an
                               iptables-save file) and load it into the kernel verifier
   test-run FILE --hook H --packet HEX [--in IF] [--out IF]
-                              run the generated program on one packet and compare with the
-                              reference evaluator
+                              run the generated program on one packet (BPF_PROG_TEST_RUN):
+                              verdict and the entries counted
+  exec [OPTIONS] -- CMD [ARGS...]
+                              run iptables-legacy (unmodified) and everything it starts with
+                              bpfilter answering its IPT_SO_* calls and enforcing the rules
   help                        this text
 
 Run `bpfilter COMMAND --help` for the details of a command.
@@ -29,8 +35,14 @@ Run `bpfilter COMMAND --help` for the details of a command.
 
 /// Dispatch `args` (without the program name).
 pub fn main(args: Vec<String>) -> ExitCode {
-    let mut it = args.into_iter();
-    match it.next().as_deref() {
+    let (cmd, rest) = match args.split_first() {
+        Some((c, r)) => (Some(c.as_str()), r),
+        None => (None, &[][..]),
+    };
+    match cmd {
+        Some("compile") => compile::main(rest),
+        Some("test-run") => test_run::main(rest),
+        Some("exec") => exec::main(rest.to_vec()),
         None | Some("help" | "-h" | "--help") => {
             print!("{HELP}");
             ExitCode::SUCCESS

@@ -27,13 +27,16 @@ pub fn netns_cookie(netns: BorrowedFd<'_>) -> io::Result<u64> {
     Ok(u64::from_le_bytes(buf))
 }
 
-/// Makes the enforcer for a namespace the first time a call from it arrives.
-pub type EnforcerFactory = Box<dyn FnMut(&Request, u64) -> io::Result<Box<dyn Enforcer>>>;
+/// Makes a namespace's tables (fresh, or loaded from saved state) and its enforcer the first
+/// time a call from it arrives.
+pub type EnforcerFactory =
+    Box<dyn FnMut(&Request, u64) -> io::Result<(NsTables, Box<dyn Enforcer>)>>;
 
 /// One namespace's state.
 struct Ns {
     tables: NsTables,
     enforcer: Box<dyn Enforcer>,
+    cookie: u64,
 }
 
 /// Serves trapped calls; see the module docs.
@@ -42,6 +45,8 @@ pub struct Service {
     factory: EnforcerFactory,
     /// Log level: 0 errors only, 1 info, 2 debug.
     pub verbosity: u8,
+    /// Where each namespace's tables are saved after every change (`ROOT/COOKIE/`).
+    pub state_root: Option<std::path::PathBuf>,
 }
 
 impl Service {
@@ -51,6 +56,7 @@ impl Service {
             namespaces: HashMap::new(),
             factory,
             verbosity: 1,
+            state_root: None,
         }
     }
 
@@ -64,7 +70,7 @@ impl Service {
             IErrno::EIO
         })?;
         if !self.namespaces.contains_key(&cookie) {
-            let enforcer = (self.factory)(ctx, cookie).map_err(|e| {
+            let (tables, enforcer) = (self.factory)(ctx, cookie).map_err(|e| {
                 log(
                     0,
                     self.verbosity,
@@ -75,8 +81,9 @@ impl Service {
             self.namespaces.insert(
                 cookie,
                 Ns {
-                    tables: NsTables::new(),
+                    tables,
                     enforcer,
+                    cookie,
                 },
             );
         }
@@ -101,9 +108,20 @@ impl Service {
         let opt =
             dispatch(is_set, optname, ctx.caller.net_admin).map_err(|e| IErrno::from(e.errno()))?;
         let verbosity = self.verbosity;
+        let state_root = self.state_root.clone();
         let ns = self.ns(ctx)?;
         match ns.tables.call(opt, optval, optlen, ns.enforcer.as_mut()) {
             Ok(bytes) => {
+                if let (true, Some(root)) = (is_set, state_root) {
+                    let dir = root.join(ns.cookie.to_string());
+                    if let Err(e) = ns.tables.save_state(&dir) {
+                        log(
+                            0,
+                            verbosity,
+                            &format!("cannot save state to {}: {e}", dir.display()),
+                        );
+                    }
+                }
                 if opt == Opt::SetReplace {
                     let name = bpfilter_core::uapi::cstr(optval.get(..31).unwrap_or(&[]));
                     log(

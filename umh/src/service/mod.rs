@@ -337,6 +337,7 @@ impl Tables for StateView<'_> {
     }
 }
 
+pub mod bpf;
 pub mod handler;
 
 #[cfg(test)]

@@ -1,0 +1,1517 @@
+//! Instruction emission for [`super::compile`].
+//!
+//! # Registers
+//!
+//! ```text
+//! r0      the rule's mismatch accumulator; verdicts; call results
+//! r1..r5  scratch (clobbered by calls)
+//! r6      fields area (main: r10 + FIELDS; subprograms: their first argument)
+//! r7, r8  prologue: L3 slice pointer, skb; rules: scratch that survives helper calls
+//! r9      the context (struct bpf_nf_ctx *)
+//! ```
+//!
+//! # Main stack frame (offsets from r10)
+//!
+//! ```text
+//!   -8 ..   -1   KEY: map key (counters, limits)
+//!  -24 ..   -9   struct bpf_dynptr over the skb
+//!  -48 ..  -25   L3 slice buffer (the 20-byte IPv4 header when not linear)
+//! -112 ..  -49   L4 header read (20 bytes), then the TCP options (up to 40, 64 for the
+//!                verifier's bounds)
+//! -264 .. -113   fields area: one u32 per compile_rule::Field, then the TCP option bitmap
+//!                (u64) and the input/output device names (16 bytes each)
+//! ```
+//!
+//! Subprograms only use KEY in their own frame; they read the caller's fields area through
+//! r6. The LOG subprogram keeps its own dynptr.
+//!
+//! # What keeps verification linear
+//!
+//! The verifier prunes a path when an equivalent state was already explored at the same
+//! instruction; liveness makes dead registers irrelevant. So:
+//!
+//! * every per-packet value the rules read is computed once in the prologue **without
+//!   branches** (statuses, conntrack bits, packet type: selects done with masks), so all
+//!   paths reach the first rule with the same state;
+//! * rules only ever branch on *derived* registers (a field loaded, then XORed/masked/
+//!   shifted); a comparison of a plain reload could refine the spilled stack slot it came
+//!   from (scalar ids) and make the states at the next rule differ;
+//! * one branch per rule segment (`if acc != 0 goto miss`), matched path falling through;
+//! * map loads, helper calls and LOG happen only on matched paths.
+//!
+//! # Far jumps
+//!
+//! Jumps carry 16-bit offsets. Shared tails (`count_exit`: count the entry in r1, return the
+//! verdict in r0) are emitted in *groups* at most [`GROUP_SPAN`] slots after the code that
+//! uses them; a jump to a label further away (RETURN from a long inlined chain to the code
+//! after its jump) goes through a proxy in each group on the way.
+
+use super::builder::{Builder, Label};
+use super::compile::{CompileError, CompileOptions, MapKind, MapReloc, Plan, RuleSpan, CONTINUE};
+use super::compile_log as log;
+use super::compile_rule::{Field, LimitSpec, RuleInfo, Step, Term, Tgt};
+use super::insn::{helper, AluOp, Cond, Insn, Reg, Size};
+use super::{nf_ctx, verdict};
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::vec::Vec;
+
+/// Map key slot (every frame).
+const KEY: i16 = -8;
+/// `struct bpf_dynptr` (main frame).
+const DYNPTR: i16 = -24;
+/// L3 slice buffer (main frame).
+const L3BUF: i16 = -48;
+/// Length of the IPv4 header slice.
+const L3LEN: i32 = 20;
+/// L4 header / TCP options buffer (main frame, 64 bytes).
+const L4BUF: i16 = -112;
+/// Bytes of the L4 buffer.
+const L4BUF_LEN: i16 = 64;
+/// Fixed-size u32 fields come first in the fields area.
+const FIELDS_U32: i16 = 112;
+/// TCP option bitmap (u64).
+const F_OPTBITS: i16 = FIELDS_U32;
+/// Input device name (16 bytes).
+const F_INDEV: i16 = FIELDS_U32 + 8;
+/// Output device name (16 bytes).
+const F_OUTDEV: i16 = FIELDS_U32 + 24;
+/// Bytes of the fields area.
+const FIELDS_SIZE: i16 = FIELDS_U32 + 40;
+/// Offset of the fields area from r10.
+const FIELDS: i16 = L4BUF - FIELDS_SIZE;
+/// LOG subprogram's dynptr.
+const LOG_DYNPTR: i16 = -16;
+/// Code between the first use of a group's tails and the group itself stays below this.
+pub(crate) const GROUP_SPAN: usize = 12_000;
+/// Deepest inlining the emitter recurses into.
+const MAX_INLINE_NEST: usize = 256;
+
+/// Byte offset of a u32 field in the fields area.
+fn off(f: Field) -> i16 {
+    // At most 27 fields: the product fits easily.
+    i16::try_from(f.index().saturating_mul(4)).unwrap_or(0)
+}
+
+/// A 32-bit immediate holding the bits of `v`.
+fn imm(v: u32) -> i32 {
+    i32::from_ne_bytes(v.to_ne_bytes())
+}
+
+/// An `i16` from an offset the compiler computed (out of range is an error, not a
+/// truncation).
+fn off16(v: impl TryInto<i16>) -> Result<i16, CompileError> {
+    v.try_into()
+        .map_err(|_| CompileError::Internal("struct offset out of range"))
+}
+
+/// What RETURN (popping the kernel's jump stack) does where code is emitted.
+#[derive(Clone, Copy, Debug)]
+enum Ctx {
+    /// The hook's chain: the stack is empty, RETURN runs the policy entry.
+    Main,
+    /// A subprogram: return [`CONTINUE`] to the caller.
+    Sub,
+    /// An inlined chain: go on after the jump that inlined it.
+    Inline {
+        /// Code after the jump.
+        resume: Label,
+    },
+}
+
+/// A hotdrop point of a segment: its status field and the accumulator before it (`None`:
+/// nothing before it in the segment).
+#[derive(Clone, Copy, Debug)]
+struct HotPoint {
+    snap: Option<Reg>,
+    status: Field,
+}
+
+/// Shared tails within [`GROUP_SPAN`] of their users.
+#[derive(Debug)]
+struct Group {
+    start: usize,
+    count_exit: Option<Label>,
+    /// far target -> local proxy
+    proxies: BTreeMap<Label, Label>,
+}
+
+impl Group {
+    fn new(start: usize) -> Group {
+        Group {
+            start,
+            count_exit: None,
+            proxies: BTreeMap::new(),
+        }
+    }
+}
+
+/// What emission produced.
+pub(crate) struct Output {
+    pub(crate) insns: Vec<Insn>,
+    pub(crate) relocs: Vec<MapReloc>,
+    pub(crate) spans: Vec<RuleSpan>,
+    pub(crate) subprograms: usize,
+    pub(crate) inlined_calls: usize,
+    pub(crate) main_stack: usize,
+}
+
+/// Emits one hook's program.
+pub(crate) struct Emitter<'a> {
+    b: Builder,
+    hook: usize,
+    opts: &'a CompileOptions,
+    plan: &'a Plan,
+    relocs: Vec<MapReloc>,
+    spans: Vec<RuleSpan>,
+    group: Group,
+    subs: BTreeMap<usize, Label>,
+    sub_queue: Vec<usize>,
+    emitted_subs: BTreeSet<usize>,
+    log_label: Option<Label>,
+    inlined_calls: usize,
+}
+
+impl<'a> Emitter<'a> {
+    pub(crate) fn new(hook: usize, opts: &'a CompileOptions, plan: &'a Plan) -> Emitter<'a> {
+        Emitter {
+            b: Builder::new(),
+            hook,
+            opts,
+            plan,
+            relocs: Vec::new(),
+            spans: Vec::new(),
+            group: Group::new(0),
+            subs: BTreeMap::new(),
+            sub_queue: Vec::new(),
+            emitted_subs: BTreeSet::new(),
+            log_label: None,
+            inlined_calls: 0,
+        }
+    }
+
+    pub(crate) fn run(mut self) -> Result<Output, CompileError> {
+        self.prologue()?;
+        self.group = Group::new(self.b.len());
+        self.walk(self.plan.main, Ctx::Main, 0)?;
+        self.close_group(false)?;
+        let mut subprograms = 0usize;
+        while let Some(s) = self.sub_queue.pop() {
+            if !self.emitted_subs.insert(s) {
+                continue;
+            }
+            let label = self.sub_label(s);
+            self.b.bind(label);
+            // f(fields *, ctx)
+            self.b.mov64(Reg::R6, Reg::R1).mov64(Reg::R9, Reg::R2);
+            self.group = Group::new(self.b.len());
+            self.walk(s, Ctx::Sub, 0)?;
+            self.close_group(false)?;
+            subprograms = subprograms.saturating_add(1);
+        }
+        if let Some(l) = self.log_label {
+            self.b.bind(l);
+            self.log_subprogram()?;
+            subprograms = subprograms.saturating_add(1);
+        }
+        let main_stack = usize::from((-FIELDS).unsigned_abs());
+        let insns = self.b.finish()?;
+        Ok(Output {
+            insns,
+            relocs: self.relocs,
+            spans: self.spans,
+            subprograms,
+            inlined_calls: self.inlined_calls,
+            main_stack,
+        })
+    }
+
+    // ---------------------------------------------------------------- small helpers
+
+    fn ld_map(&mut self, dst: Reg, map: MapKind) {
+        self.relocs.push(MapReloc {
+            insn: self.b.len(),
+            map,
+        });
+        self.b.ld_map_fd(dst, 0);
+    }
+
+    /// `dst = v` with the fewest slots.
+    fn constant(&mut self, dst: Reg, v: u64) {
+        match i32::try_from(v) {
+            Ok(i) => {
+                self.b.mov64(dst, i);
+            }
+            Err(_) => {
+                self.b.ld_imm64(dst, v);
+            }
+        }
+    }
+
+    fn load_field(&mut self, dst: Reg, f: Field) {
+        self.b.load(Size::W, dst, Reg::R6, off(f));
+    }
+
+    fn store_field(&mut self, f: Field, src: Reg) {
+        self.b.store(Size::W, Reg::R6, off(f), src);
+    }
+
+    /// `r = (r == 0)` for `r < 2^63` (values of 32 bits or less).
+    fn is_zero_small(&mut self, r: Reg) {
+        self.b.add64(r, -1).alu64(AluOp::Rsh, r, 63);
+    }
+
+    /// `r = (r != 0)` for any 64-bit value, using `tmp`.
+    fn is_nonzero64(&mut self, r: Reg, tmp: Reg) {
+        self.b
+            .mov64(tmp, r)
+            .neg64(tmp)
+            .alu64(AluOp::Or, tmp, r)
+            .alu64(AluOp::Rsh, tmp, 63)
+            .mov64(r, tmp);
+    }
+
+    /// `dst = c ? a : b` for `c` in {0, 1}: `b ^ ((a ^ b) & -c)`. Clobbers `a` and `c`;
+    /// `dst` may be `b` but not `a` or `c`.
+    fn select(&mut self, dst: Reg, c: Reg, a: Reg, b: Reg) {
+        self.b
+            .alu64(AluOp::Xor, a, b)
+            .neg64(c)
+            .alu64(AluOp::And, a, c);
+        if dst != b {
+            self.b.mov64(dst, b);
+        }
+        self.b.alu64(AluOp::Xor, dst, a);
+    }
+
+    // ---------------------------------------------------------------- groups
+
+    fn far(&mut self, target: Label) -> Label {
+        if let Some(l) = self.group.proxies.get(&target) {
+            return *l;
+        }
+        let l = self.b.new_label();
+        self.group.proxies.insert(target, l);
+        l
+    }
+
+    /// `l` itself, or its proxy in this group when the jump may be far.
+    fn to(&mut self, l: Label, far: bool) -> Label {
+        if far {
+            self.far(l)
+        } else {
+            l
+        }
+    }
+
+    fn bind_far(&mut self, target: Label) {
+        if let Some(local) = self.group.proxies.remove(&target) {
+            self.b.bind(local);
+        }
+        self.b.bind(target);
+    }
+
+    fn count_exit(&mut self) -> Label {
+        match self.group.count_exit {
+            Some(l) => l,
+            None => {
+                let l = self.b.new_label();
+                self.group.count_exit = Some(l);
+                l
+            }
+        }
+    }
+
+    fn maybe_close_group(&mut self) -> Result<(), CompileError> {
+        if self.b.len().saturating_sub(self.group.start) > GROUP_SPAN {
+            self.close_group(true)?;
+        }
+        Ok(())
+    }
+
+    /// Emit the group's tails and proxies; `fallthrough` when code before falls into it.
+    fn close_group(&mut self, fallthrough: bool) -> Result<(), CompileError> {
+        let after = fallthrough.then(|| self.b.new_label());
+        if let Some(a) = after {
+            self.b.jmp(a);
+        }
+        let old = core::mem::replace(&mut self.group, Group::new(0));
+        if let Some(l) = old.count_exit {
+            // r1 = entry, r0 = verdict.
+            self.b.bind(l);
+            self.b
+                .store(Size::W, Reg::R10, KEY, Reg::R1)
+                .mov64(Reg::R7, Reg::R0);
+            self.touch_fields();
+            self.count_key_ready(Reg::R7);
+            self.b.mov64(Reg::R0, Reg::R7).exit();
+        }
+        if !old.proxies.is_empty() && !fallthrough {
+            return Err(CompileError::Internal("a far label outlives its function"));
+        }
+        for (target, local) in old.proxies {
+            self.b.bind(local);
+            let next = self.far(target);
+            self.b.jmp(next);
+        }
+        if let Some(a) = after {
+            self.b.bind(a);
+        }
+        self.group.start = self.b.len();
+        Ok(())
+    }
+
+    /// Read one word of every 8-byte stack slot of the fields area that rules read.
+    ///
+    /// Why: the verifier (6.18's path-insensitive stack liveness, `kernel/bpf/liveness.c`)
+    /// recomputes a subprogram's stack liveness to a fixed point whenever an instruction
+    /// reads a slot not yet known live there, which is the case for every new rule: O(rules
+    /// x program size), 4 s at 4,000 rules. Reading every field slot in the shared tail that
+    /// every rule of the group can reach makes the slots live at all those rules after one
+    /// recomputation, so later reads change nothing. The loads cost ~1 ns per packet.
+    fn touch_fields(&mut self) {
+        let mut slots: Vec<i16> = Vec::new();
+        for f in Field::ALL {
+            if self.plan.needs.has(f) {
+                let at = off(f);
+                if !slots.iter().any(|s| s / 8 == at / 8) {
+                    slots.push(at);
+                }
+            }
+        }
+        let n = &self.plan.needs;
+        if !n.options.is_empty() {
+            slots.push(F_OPTBITS);
+        }
+        if n.indev {
+            slots.extend([F_INDEV, F_INDEV.saturating_add(8)]);
+        }
+        if n.outdev {
+            slots.extend([F_OUTDEV, F_OUTDEV.saturating_add(8)]);
+        }
+        for at in slots {
+            self.b.load(Size::W, Reg::R2, Reg::R6, at);
+        }
+    }
+
+    // ---------------------------------------------------------------- counting
+
+    /// Count the entry whose index is at KEY: `packets += 1; bytes += skb->len`. `on_null`
+    /// is what to return if the lookup failed, which an in-range array key cannot: that
+    /// branch ends the program so that it adds no pending state to the verifier's walk.
+    fn count_key_ready(&mut self, on_null: Reg) {
+        let ok = self.b.new_label();
+        self.ld_map(Reg::R1, MapKind::Counters);
+        self.b
+            .mov64(Reg::R2, Reg::R10)
+            .add64(Reg::R2, i32::from(KEY))
+            .call_helper(helper::MAP_LOOKUP_ELEM)
+            .jmp_if(Cond::Ne, Reg::R0, 0, ok)
+            .mov64(Reg::R0, on_null)
+            .exit()
+            .bind(ok)
+            // Per-CPU values: this CPU's copy, so plain adds (the kernel's ADD_COUNTER on its
+            // per-CPU counters is not atomic either).
+            .load(Size::DW, Reg::R1, Reg::R0, 0)
+            .add64(Reg::R1, 1)
+            .store(Size::DW, Reg::R0, 0, Reg::R1);
+        self.load_field(Reg::R2, Field::SkbLen);
+        self.b
+            .load(Size::DW, Reg::R1, Reg::R0, 8)
+            .alu64(AluOp::Add, Reg::R1, Reg::R2)
+            .store(Size::DW, Reg::R0, 8, Reg::R1);
+    }
+
+    fn count(&mut self, entry: usize) -> Result<(), CompileError> {
+        let k = i32::try_from(entry).map_err(|_| CompileError::BadIndex { entry })?;
+        self.b
+            .store_imm(Size::W, Reg::R10, KEY, k)
+            .mov64(Reg::R7, verdict::DROP);
+        self.count_key_ready(Reg::R7);
+        Ok(())
+    }
+
+    /// Count `entry` and return `v` (through the group's tail).
+    fn count_and_return(&mut self, entry: usize, v: i32) -> Result<(), CompileError> {
+        let k = i32::try_from(entry).map_err(|_| CompileError::BadIndex { entry })?;
+        let tail = self.count_exit();
+        self.b.mov32(Reg::R1, k).mov64(Reg::R0, v).jmp(tail);
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------- prologue
+
+    fn no_packet_check(&mut self, cond: Cond) {
+        // A packet without a readable IPv4 header never reaches iptables; drop it.
+        let ok = self.b.new_label();
+        self.b
+            .jmp_if(cond, Reg::R0, 0, ok)
+            .ret(verdict::DROP)
+            .bind(ok);
+    }
+
+    fn prologue(&mut self) -> Result<(), CompileError> {
+        let needs = &self.plan.needs;
+        let lay = self.opts.layout;
+        let k = self.opts.kfuncs;
+        self.b
+            .mov64(Reg::R9, Reg::R1)
+            .mov64(Reg::R6, Reg::R10)
+            .add64(Reg::R6, i32::from(FIELDS))
+            .load(Size::DW, Reg::R8, Reg::R9, nf_ctx::SKB)
+            .mov64(Reg::R1, Reg::R8)
+            .mov64(Reg::R2, 0)
+            .mov64(Reg::R3, Reg::R10)
+            .add64(Reg::R3, i32::from(DYNPTR))
+            .call_kfunc(k.dynptr_from_skb);
+        self.no_packet_check(Cond::Eq);
+        self.b
+            .mov64(Reg::R1, Reg::R10)
+            .add64(Reg::R1, i32::from(DYNPTR))
+            .mov64(Reg::R2, 0)
+            .mov64(Reg::R3, Reg::R10)
+            .add64(Reg::R3, i32::from(L3BUF))
+            .mov64(Reg::R4, L3LEN)
+            .call_kfunc(k.dynptr_slice);
+        self.no_packet_check(Cond::Ne);
+        self.b.mov64(Reg::R7, Reg::R0);
+
+        // skb->len, for the byte counters (and the L4 bounds).
+        self.b.load(Size::W, Reg::R1, Reg::R8, lay.skb_len);
+        self.store_field(Field::SkbLen, Reg::R1);
+        let simple: [(Field, Size, i16, i32); 6] = [
+            (Field::Saddr, Size::W, 12, 0),
+            (Field::Daddr, Size::W, 16, 0),
+            (Field::SaddrH, Size::W, 12, 32),
+            (Field::DaddrH, Size::W, 16, 32),
+            (Field::Proto, Size::B, 9, 0),
+            (Field::Ttl, Size::B, 8, 0),
+        ];
+        for (f, sz, at, swap) in simple {
+            if needs.has(f) {
+                self.b.load(sz, Reg::R1, Reg::R7, at);
+                if swap != 0 {
+                    self.b.to_be(Reg::R1, swap);
+                }
+                self.store_field(f, Reg::R1);
+            }
+        }
+        if needs.has(Field::TotLen) {
+            self.b.load(Size::H, Reg::R1, Reg::R7, 2).to_be(Reg::R1, 16);
+            self.store_field(Field::TotLen, Reg::R1);
+        }
+        let l4 = needs.l4();
+        if needs.has(Field::Frag) || l4 {
+            // par->fragoff = ntohs(ip->frag_off) & IP_OFFSET
+            self.b
+                .load(Size::H, Reg::R1, Reg::R7, 6)
+                .to_be(Reg::R1, 16)
+                .alu32(AluOp::And, Reg::R1, 0x1FFF);
+            self.store_field(Field::Frag, Reg::R1);
+        }
+        if needs.has(Field::Mark) {
+            self.b.load(Size::W, Reg::R1, Reg::R8, lay.skb_mark);
+            self.store_field(Field::Mark, Reg::R1);
+        }
+        if needs.has(Field::PktType) {
+            self.pkt_type()?;
+        }
+        if needs.ct() {
+            self.conntrack()?;
+        }
+        if needs.indev || needs.outdev {
+            self.b.load(Size::DW, Reg::R1, Reg::R9, nf_ctx::STATE);
+            for (want, at, dst) in [
+                (needs.indev, lay.state_in, F_INDEV),
+                (needs.outdev, lay.state_out, F_OUTDEV),
+            ] {
+                if !want {
+                    continue;
+                }
+                // `state->in ? state->in->name : nulldevname`: a NULL device reads as zeros
+                // (the loads are BTF loads, which yield 0 on a fault).
+                let name_hi = off16(i32::from(lay.dev_name).saturating_add(8))?;
+                let dst_hi = off16(i32::from(dst).saturating_add(8))?;
+                self.b
+                    .load(Size::DW, Reg::R2, Reg::R1, at)
+                    .load(Size::DW, Reg::R3, Reg::R2, lay.dev_name)
+                    .store(Size::DW, Reg::R6, dst, Reg::R3)
+                    .load(Size::DW, Reg::R3, Reg::R2, name_hi)
+                    .store(Size::DW, Reg::R6, dst_hi, Reg::R3);
+            }
+        }
+        if needs.has(Field::Depth) {
+            self.b.store_imm(Size::W, Reg::R6, off(Field::Depth), 0);
+        }
+        if l4 {
+            self.l4_header()?;
+        }
+        if !needs.options.is_empty() {
+            self.tcp_options()?;
+        }
+        Ok(())
+    }
+
+    /// xt_pkttype's type: `skb->pkt_type`, with PACKET_LOOPBACK replaced by
+    /// PACKET_MULTICAST for a multicast destination and PACKET_BROADCAST otherwise.
+    fn pkt_type(&mut self) -> Result<(), CompileError> {
+        let pt = self
+            .opts
+            .layout
+            .skb_pkt_type
+            .ok_or(CompileError::Internal("pkt_type offset missing"))?;
+        let mask = 1i32
+            .checked_shl(u32::from(pt.bits))
+            .and_then(|v| v.checked_sub(1))
+            .ok_or(CompileError::Internal("bad pkt_type width"))?;
+        const PACKET_LOOPBACK: i32 = 5;
+        self.b.load(Size::B, Reg::R1, Reg::R8, pt.byte);
+        if pt.shift != 0 {
+            self.b.alu64(AluOp::Rsh, Reg::R1, i32::from(pt.shift));
+        }
+        self.b
+            .alu64(AluOp::And, Reg::R1, mask)
+            // r2 = (type == PACKET_LOOPBACK)
+            .mov64(Reg::R2, Reg::R1)
+            .alu32(AluOp::Xor, Reg::R2, PACKET_LOOPBACK);
+        self.is_zero_small(Reg::R2);
+        // r3 = 1 + ipv4_is_multicast(daddr): first octet 224..239.
+        self.b
+            .load(Size::B, Reg::R3, Reg::R7, 16)
+            .alu32(AluOp::And, Reg::R3, 0xF0)
+            .alu32(AluOp::Xor, Reg::R3, 0xE0);
+        self.is_zero_small(Reg::R3);
+        self.b.add64(Reg::R3, 1);
+        self.select(Reg::R4, Reg::R2, Reg::R3, Reg::R1);
+        self.store_field(Field::PktType, Reg::R4);
+        Ok(())
+    }
+
+    /// `nf_ct_get`: ctinfo = _nfct & 7, entry = _nfct & ~7; the state bits of xt_state and
+    /// xt_conntrack, the no-entry flag and the direction flags.
+    fn conntrack(&mut self) -> Result<(), CompileError> {
+        let nfct = self
+            .opts
+            .layout
+            .skb_nfct
+            .ok_or(CompileError::Internal("_nfct offset missing"))?;
+        self.b
+            .load(Size::DW, Reg::R1, Reg::R8, nfct)
+            .mov64(Reg::R2, Reg::R1)
+            .alu64(AluOp::And, Reg::R2, 7)
+            .alu64(AluOp::And, Reg::R1, -8);
+        // r4 = (entry != NULL)
+        self.b.mov64(Reg::R4, Reg::R1);
+        self.is_nonzero64(Reg::R4, Reg::R3);
+        // CtNull = !r4
+        self.b.mov64(Reg::R1, Reg::R4).alu64(AluOp::Xor, Reg::R1, 1);
+        self.store_field(Field::CtNull, Reg::R1);
+        // r5 = (ctinfo >= IP_CT_IS_REPLY), i.e. CTINFO2DIR(ctinfo) == IP_CT_DIR_REPLY
+        self.b.mov64(Reg::R5, Reg::R2).add64(Reg::R5, -3);
+        self.b
+            .alu64(AluOp::Rsh, Reg::R5, 63)
+            .alu64(AluOp::Xor, Reg::R5, 1)
+            .mov64(Reg::R1, Reg::R5)
+            .alu64(AluOp::And, Reg::R1, Reg::R4);
+        self.store_field(Field::CtReply, Reg::R1);
+        self.b
+            .alu64(AluOp::Xor, Reg::R5, 1)
+            .alu64(AluOp::And, Reg::R5, Reg::R4);
+        self.store_field(Field::CtOrig, Reg::R5);
+        // r0 = XT_STATE_BIT(ctinfo) = 1 << (ctinfo % IP_CT_IS_REPLY + 1)
+        self.b
+            .mov64(Reg::R5, Reg::R2)
+            .alu64(AluOp::Mod, Reg::R5, 3)
+            .add64(Reg::R5, 1)
+            .mov64(Reg::R0, 1)
+            .alu64(AluOp::Lsh, Reg::R0, Reg::R5);
+        // r2 = (ctinfo == IP_CT_UNTRACKED)
+        self.b.alu32(AluOp::Xor, Reg::R2, 7);
+        self.is_zero_small(Reg::R2);
+        // No entry: UNTRACKED if ctinfo says so, else INVALID (bit 0). xt_state's UNTRACKED
+        // is 1 << (IP_CT_NUMBER + 1) = 64, xt_conntrack's 256.
+        for (f, untracked_less_one) in [(Field::StateBit, 63), (Field::CtBit, 255)] {
+            if !self.plan.needs.has(f) {
+                continue;
+            }
+            // r3 = 1 + untracked_flag * (untracked - 1); r3 = entry ? bit : r3
+            self.b
+                .mov64(Reg::R3, Reg::R2)
+                .alu64(AluOp::Mul, Reg::R3, untracked_less_one)
+                .add64(Reg::R3, 1)
+                .mov64(Reg::R1, Reg::R0)
+                .mov64(Reg::R5, Reg::R4);
+            self.select(Reg::R3, Reg::R5, Reg::R1, Reg::R3);
+            self.store_field(f, Reg::R3);
+        }
+        Ok(())
+    }
+
+    /// Read up to 20 bytes of the transport header at `thoff = ihl * 4` and the statuses of
+    /// every header size a match needs (tcp 20, udp/icmp 8, multiport's ports 4):
+    /// `fragoff != 0` -> 1 (no match; 2 for TCP at fragoff 1), too short -> 2 (hotdrop).
+    fn l4_header(&mut self) -> Result<(), CompileError> {
+        // r2 = thoff, r3 = avail = skb->len - thoff (signed)
+        self.thoff_avail();
+        self.load_field(Reg::R4, Field::Frag);
+        // r5 = (fragoff != 0); r0 = (fragoff == 1)
+        self.b
+            .mov64(Reg::R5, 0)
+            .alu64(AluOp::Sub, Reg::R5, Reg::R4)
+            .alu64(AluOp::Rsh, Reg::R5, 63)
+            .mov64(Reg::R0, Reg::R4)
+            .alu32(AluOp::Xor, Reg::R0, 1);
+        self.is_zero_small(Reg::R0);
+        for (st, minus_need, frag_val) in [
+            (Field::TcpSt, -20, None),
+            (Field::L8St, -8, Some(1)),
+            (Field::PortsSt, -4, Some(1)),
+        ] {
+            if !self.plan.needs.has(st) {
+                continue;
+            }
+            // r1 = (avail < need) << 1
+            self.b
+                .mov64(Reg::R1, Reg::R3)
+                .add64(Reg::R1, minus_need)
+                .alu64(AluOp::Rsh, Reg::R1, 63)
+                .alu64(AluOp::Lsh, Reg::R1, 1);
+            // r4 = fragment status: tcp_mt hotdrops at fragoff 1, others just do not match.
+            match frag_val {
+                Some(v) => {
+                    self.b.mov64(Reg::R4, v);
+                }
+                None => {
+                    self.b.mov64(Reg::R4, Reg::R0).add64(Reg::R4, 1);
+                }
+            }
+            // st = fragoff ? r4 : r1
+            self.b.mov64(Reg::R8, Reg::R5);
+            self.select(Reg::R1, Reg::R8, Reg::R4, Reg::R1);
+            self.store_field(st, Reg::R1);
+        }
+        // len = clamp(avail, 0, 20) without branches; `& 31` gives the verifier its bound.
+        for off in [0i16, 8, 16] {
+            let at = off16(i32::from(L4BUF).saturating_add(i32::from(off)))?;
+            self.b.store_imm(Size::DW, Reg::R10, at, 0);
+        }
+        self.clamp(Reg::R3, 20, 31);
+        self.b
+            .mov64(Reg::R4, Reg::R2)
+            .mov64(Reg::R2, Reg::R3)
+            .mov64(Reg::R1, Reg::R10)
+            .add64(Reg::R1, i32::from(L4BUF))
+            .mov64(Reg::R3, Reg::R10)
+            .add64(Reg::R3, i32::from(DYNPTR))
+            .mov64(Reg::R5, 0)
+            .call_helper(log::DYNPTR_READ);
+        // A failed read leaves the zeros; the statuses already say the header is short.
+        let fields: [(Field, Size, i16, bool); 5] = [
+            (Field::Sport, Size::H, 0, true),
+            (Field::Dport, Size::H, 2, true),
+            (Field::TcpFlags, Size::B, 13, false),
+            (Field::IcmpType, Size::B, 0, false),
+            (Field::IcmpCode, Size::B, 1, false),
+        ];
+        for (f, sz, at, swap) in fields {
+            if !self.plan.needs.has(f) {
+                continue;
+            }
+            let at = off16(i32::from(L4BUF).saturating_add(i32::from(at)))?;
+            self.b.load(sz, Reg::R1, Reg::R10, at);
+            if swap {
+                self.b.to_be(Reg::R1, 16);
+            }
+            self.store_field(f, Reg::R1);
+        }
+        Ok(())
+    }
+
+    /// `r2 = ihl * 4`, `r3 = skb->len - r2` (64-bit signed). Needs r7 = L3 pointer.
+    fn thoff_avail(&mut self) {
+        self.b
+            .load(Size::B, Reg::R2, Reg::R7, 0)
+            .alu64(AluOp::And, Reg::R2, 15)
+            .alu64(AluOp::Lsh, Reg::R2, 2);
+        self.load_field(Reg::R3, Field::SkbLen);
+        self.b.alu64(AluOp::Sub, Reg::R3, Reg::R2);
+    }
+
+    /// `r = min(max(r, 0), hi) & mask`, branch-free (uses r0 and r1).
+    fn clamp(&mut self, r: Reg, hi: i32, mask: i32) {
+        self.b
+            .mov64(Reg::R0, r)
+            .alu64(AluOp::Arsh, Reg::R0, 63)
+            .alu64(AluOp::Xor, Reg::R0, -1)
+            .alu64(AluOp::And, r, Reg::R0)
+            .mov64(Reg::R1, hi)
+            .alu64(AluOp::Sub, Reg::R1, r)
+            .mov64(Reg::R0, Reg::R1)
+            .alu64(AluOp::Arsh, Reg::R0, 63)
+            .alu64(AluOp::And, Reg::R1, Reg::R0)
+            .alu64(AluOp::Add, r, Reg::R1)
+            .alu64(AluOp::And, r, mask);
+    }
+
+    /// The TCP option kinds rules look for: `tcp_find_option`'s walk over the options
+    /// (`op[i] < 2` advances 1, else `op[i+1] ?: 1`), done once for every kind, and the
+    /// options status (doff < 5 or options beyond the packet: hotdrop).
+    fn tcp_options(&mut self) -> Result<(), CompileError> {
+        let kinds = self.plan.needs.options.clone();
+        // r1 = doff, r4 = doff * 4
+        self.thoff_avail();
+        let at12 = off16(i32::from(L4BUF).saturating_add(12))?;
+        self.b
+            .load(Size::B, Reg::R1, Reg::R10, at12)
+            .alu64(AluOp::Rsh, Reg::R1, 4)
+            .mov64(Reg::R4, Reg::R1)
+            .alu64(AluOp::Lsh, Reg::R4, 2)
+            // r5 = doff < 5
+            .mov64(Reg::R5, Reg::R1)
+            .add64(Reg::R5, -5)
+            .alu64(AluOp::Rsh, Reg::R5, 63)
+            // r0 = avail < doff * 4: the options are not all in the packet
+            .mov64(Reg::R0, Reg::R3)
+            .alu64(AluOp::Sub, Reg::R0, Reg::R4)
+            .alu64(AluOp::Rsh, Reg::R0, 63)
+            .alu64(AluOp::Or, Reg::R5, Reg::R0)
+            .alu64(AluOp::Lsh, Reg::R5, 1);
+        self.store_field(Field::OptSt, Reg::R5);
+        // Read optlen = clamp(doff * 4 - 20, 0, 40) bytes at thoff + 20 into the zeroed
+        // buffer (a failed read leaves zeros: no option found, and the status says hotdrop).
+        let mut at = L4BUF;
+        while at < L4BUF.saturating_add(L4BUF_LEN) {
+            self.b.store_imm(Size::DW, Reg::R10, at, 0);
+            at = at.saturating_add(8);
+        }
+        self.b.add64(Reg::R4, -20);
+        self.clamp(Reg::R4, 40, 63);
+        self.b
+            .mov64(Reg::R8, Reg::R4)
+            .add64(Reg::R2, 20)
+            .mov64(Reg::R1, Reg::R10)
+            .add64(Reg::R1, i32::from(L4BUF))
+            .mov64(Reg::R3, Reg::R10)
+            .add64(Reg::R3, i32::from(DYNPTR))
+            .mov64(Reg::R5, 0)
+            .mov64(Reg::R0, Reg::R2)
+            .mov64(Reg::R2, Reg::R4)
+            .mov64(Reg::R4, Reg::R0)
+            .call_helper(log::DYNPTR_READ);
+        // r1 = i, r2 = optlen, r3 = found bits; the bytes at i and i + 1 go to r5 and r0.
+        let done = self.b.new_label();
+        self.b
+            .mov64(Reg::R1, 0)
+            .mov64(Reg::R2, Reg::R8)
+            .mov64(Reg::R3, 0);
+        for iter in 0..40u32 {
+            if iter == 0 {
+                // The first step runs without a branch (gated by optlen > 0), so every path
+                // reaches `done` with the same abstract bitmap.
+                self.b
+                    .load(Size::B, Reg::R5, Reg::R10, L4BUF)
+                    .load(
+                        Size::B,
+                        Reg::R0,
+                        Reg::R10,
+                        off16(i32::from(L4BUF).saturating_add(1))?,
+                    )
+                    .mov64(Reg::R8, 0)
+                    .alu64(AluOp::Sub, Reg::R8, Reg::R2)
+                    .alu64(AluOp::Rsh, Reg::R8, 63);
+            } else {
+                self.b
+                    .jmp_if(Cond::Ge, Reg::R1, Reg::R2, done)
+                    .mov64(Reg::R4, Reg::R10)
+                    .add64(Reg::R4, i32::from(L4BUF))
+                    .alu64(AluOp::Add, Reg::R4, Reg::R1)
+                    .load(Size::B, Reg::R5, Reg::R4, 0)
+                    .load(Size::B, Reg::R0, Reg::R4, 1)
+                    .mov64(Reg::R8, 1);
+            }
+            for (bit, kind) in kinds.iter().enumerate() {
+                let bit = i32::try_from(bit).map_err(|_| CompileError::Internal("option bit"))?;
+                self.b
+                    .mov64(Reg::R7, Reg::R5)
+                    .alu32(AluOp::Xor, Reg::R7, i32::from(*kind));
+                self.is_zero_small(Reg::R7);
+                self.b.alu64(AluOp::And, Reg::R7, Reg::R8);
+                if bit != 0 {
+                    self.b.alu64(AluOp::Lsh, Reg::R7, bit);
+                }
+                self.b.alu64(AluOp::Or, Reg::R3, Reg::R7);
+            }
+            // n1 = op[i+1] ?: 1; adv = op[i] < 2 ? 1 : n1; i += adv
+            self.b.mov64(Reg::R7, Reg::R0);
+            self.is_zero_small(Reg::R7);
+            self.b
+                .alu64(AluOp::Add, Reg::R0, Reg::R7)
+                .add64(Reg::R5, -2)
+                .alu64(AluOp::Rsh, Reg::R5, 63)
+                .mov64(Reg::R7, Reg::R0)
+                .alu64(AluOp::Xor, Reg::R7, 1)
+                .neg64(Reg::R5)
+                .alu64(AluOp::And, Reg::R7, Reg::R5)
+                .alu64(AluOp::Xor, Reg::R0, Reg::R7)
+                .alu64(AluOp::Add, Reg::R1, Reg::R0);
+        }
+        self.b
+            .bind(done)
+            .store(Size::DW, Reg::R6, F_OPTBITS, Reg::R3);
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------- walks and rules
+
+    fn sub_label(&mut self, s: usize) -> Label {
+        if let Some(l) = self.subs.get(&s) {
+            return *l;
+        }
+        let l = self.b.new_label();
+        self.subs.insert(s, l);
+        l
+    }
+
+    fn walk(&mut self, start: usize, ctx: Ctx, nest: usize) -> Result<(), CompileError> {
+        if nest > MAX_INLINE_NEST {
+            return Err(CompileError::TooDeep {
+                frames: nest,
+                limit: MAX_INLINE_NEST,
+            });
+        }
+        let walk: Vec<usize> = self.plan.walk(start)?.to_vec();
+        for k in walk {
+            let info = self.plan.info(k)?.clone();
+            if info.is_dead() {
+                continue;
+            }
+            self.maybe_close_group()?;
+            self.rule(k, &info, ctx, nest)?;
+        }
+        Ok(())
+    }
+
+    fn rule(
+        &mut self,
+        k: usize,
+        info: &RuleInfo,
+        ctx: Ctx,
+        nest: usize,
+    ) -> Result<(), CompileError> {
+        let start = self.b.len();
+        let next = self.b.new_label();
+        // A target compiled as an inlined chain can be far longer than a 16-bit jump: jumps
+        // over it go through the groups' proxies.
+        let big =
+            matches!(info.target, Tgt::Jump(t) | Tgt::Goto(t) if self.plan.inline.contains(&t));
+        let mut islands: Vec<(Label, Vec<HotPoint>)> = Vec::new();
+        let mut segments: Vec<(Vec<Term>, Option<LimitSpec>)> = Vec::new();
+        let mut seg: Vec<Term> = Vec::new();
+        for s in &info.steps {
+            match s {
+                Step::Term(t) => seg.push(t.clone()),
+                Step::Limit(l) => segments.push((core::mem::take(&mut seg), Some(*l))),
+            }
+        }
+        segments.push((seg, None));
+        for (terms, limit) in segments {
+            let mut acc = false;
+            let mut points: Vec<HotPoint> = Vec::new();
+            for t in &terms {
+                if let Term::Status(f) = t {
+                    let used = points.iter().filter(|p| p.snap.is_some()).count();
+                    if acc && used >= 2 {
+                        // Out of snapshot registers: branch here, so that the accumulator
+                        // starts again from zero.
+                        self.branch_segment(&mut points, next, big, &mut islands);
+                        acc = false;
+                    }
+                    let snap = match (acc, used) {
+                        (false, _) => None,
+                        (true, 0) => Some(Reg::R8),
+                        (true, _) => Some(Reg::R7),
+                    };
+                    if let Some(r) = snap {
+                        // Everything before this status, for the hotdrop check.
+                        self.b.mov64(r, Reg::R0);
+                    }
+                    points.push(HotPoint { snap, status: *f });
+                }
+                let plain = self.term(t)?;
+                if acc {
+                    self.b.alu64(AluOp::Or, Reg::R0, Reg::R1);
+                } else {
+                    if plain {
+                        // A plain reload: derive it, so that the branch on r0 (a copy) cannot
+                        // refine the stack slot the value came from.
+                        self.b.alu32(AluOp::Or, Reg::R1, 0);
+                    }
+                    self.b.mov64(Reg::R0, Reg::R1);
+                    acc = true;
+                }
+            }
+            if acc {
+                self.branch_segment(&mut points, next, big, &mut islands);
+            }
+            if let Some(l) = limit {
+                self.limit(&l, next, big)?;
+            }
+        }
+        self.target(k, info.target, ctx, nest)?;
+        if !islands.is_empty() {
+            if info.target.continues() {
+                self.b.jmp(next);
+            }
+            // No match: a hotdrop (NF_DROP, nothing counted) if some status is 2 while
+            // everything before it held, else the next entry. The branch goes on to the next
+            // entry and the fall-through ends, so the verifier's stack of pending branches
+            // does not grow with the rule count.
+            for (miss, points) in islands {
+                if big {
+                    self.bind_far(miss);
+                } else {
+                    self.b.bind(miss);
+                }
+                self.b.mov64(Reg::R4, 0);
+                for p in points {
+                    match p.snap {
+                        Some(r) => {
+                            self.b.mov64(Reg::R2, r);
+                            self.is_zero_small(Reg::R2);
+                        }
+                        None => {
+                            self.b.mov64(Reg::R2, 1);
+                        }
+                    }
+                    self.load_field(Reg::R3, p.status);
+                    self.b
+                        .alu64(AluOp::Rsh, Reg::R3, 1)
+                        .alu64(AluOp::And, Reg::R2, Reg::R3)
+                        .alu64(AluOp::Or, Reg::R4, Reg::R2);
+                }
+                self.b.jmp_if(Cond::Eq, Reg::R4, 0, next).ret(verdict::DROP);
+            }
+        }
+        if big {
+            self.bind_far(next);
+        } else {
+            self.b.bind(next);
+        }
+        self.spans.push(RuleSpan {
+            entry: k,
+            start,
+            end: self.b.len(),
+        });
+        Ok(())
+    }
+
+    /// End a segment: `if r0 != 0 goto miss` (the island when it has hotdrop points, else
+    /// the next entry).
+    fn branch_segment(
+        &mut self,
+        points: &mut Vec<HotPoint>,
+        next: Label,
+        big: bool,
+        islands: &mut Vec<(Label, Vec<HotPoint>)>,
+    ) {
+        if points.is_empty() {
+            let to = self.to(next, big);
+            self.b.jmp_if(Cond::Ne, Reg::R0, 0, to);
+            return;
+        }
+        let miss = self.b.new_label();
+        let to = self.to(miss, big);
+        self.b.jmp_if(Cond::Ne, Reg::R0, 0, to);
+        islands.push((miss, core::mem::take(points)));
+    }
+
+    /// Compute term `t` into r1 (0 = the condition holds). Uses r1..r5. Returns whether r1
+    /// is a plain reload of a field (not derived by an ALU operation).
+    fn term(&mut self, t: &Term) -> Result<bool, CompileError> {
+        let mut plain = false;
+        match t {
+            Term::Never => {
+                self.b.mov64(Reg::R1, 1);
+            }
+            Term::Status(f) => {
+                self.load_field(Reg::R1, *f);
+                plain = true;
+            }
+            Term::Masked {
+                f,
+                mask,
+                value,
+                inv,
+            } => {
+                self.load_field(Reg::R1, *f);
+                if *mask != u32::MAX {
+                    self.b.alu32(AluOp::And, Reg::R1, imm(*mask));
+                }
+                if *value != 0 {
+                    self.b.alu32(AluOp::Xor, Reg::R1, imm(*value));
+                }
+                if *inv {
+                    self.is_zero_small(Reg::R1);
+                } else {
+                    plain = *mask == u32::MAX && *value == 0;
+                }
+            }
+            Term::Range {
+                f,
+                lo,
+                hi,
+                fmax,
+                inv,
+            } => {
+                self.load_field(Reg::R2, *f);
+                self.range_out(Reg::R1, Reg::R2, *lo, *hi, *fmax);
+                if *inv {
+                    self.b.alu64(AluOp::Xor, Reg::R1, 1);
+                }
+            }
+            Term::Iface {
+                out,
+                name,
+                mask,
+                inv,
+            } => self.iface(*out, name, mask, *inv)?,
+            Term::Icmp { ty, lo, hi, inv } => {
+                self.load_field(Reg::R2, Field::IcmpCode);
+                self.range_out(Reg::R4, Reg::R2, u32::from(*lo), u32::from(*hi), 0xFF);
+                self.load_field(Reg::R1, Field::IcmpType);
+                self.b.alu32(AluOp::Xor, Reg::R1, i32::from(*ty)).alu64(
+                    AluOp::Or,
+                    Reg::R1,
+                    Reg::R4,
+                );
+                if *inv {
+                    self.is_zero_small(Reg::R1);
+                }
+            }
+            Term::Multiport {
+                src,
+                dst,
+                items,
+                mismatch_on_hit,
+            } => {
+                let mut ports = Vec::new();
+                if *src {
+                    self.load_field(Reg::R2, Field::Sport);
+                    ports.push(Reg::R2);
+                }
+                if *dst {
+                    self.load_field(Reg::R3, Field::Dport);
+                    ports.push(Reg::R3);
+                }
+                self.b.mov64(Reg::R4, 0);
+                for &(lo, hi) in items {
+                    for &p in &ports {
+                        if lo == hi {
+                            self.b
+                                .mov64(Reg::R1, p)
+                                .alu32(AluOp::Xor, Reg::R1, i32::from(lo));
+                            self.is_zero_small(Reg::R1);
+                        } else {
+                            self.range_out(Reg::R1, p, u32::from(lo), u32::from(hi), 0xFFFF);
+                            self.b.alu64(AluOp::Xor, Reg::R1, 1);
+                        }
+                        self.b.alu64(AluOp::Or, Reg::R4, Reg::R1);
+                    }
+                }
+                self.b.mov64(Reg::R1, Reg::R4);
+                if !mismatch_on_hit {
+                    self.b.alu64(AluOp::Xor, Reg::R1, 1);
+                }
+            }
+            Term::OptBit { bit, inv } => {
+                self.b.load(Size::DW, Reg::R1, Reg::R6, F_OPTBITS);
+                if *bit != 0 {
+                    self.b.alu64(AluOp::Rsh, Reg::R1, i32::from(*bit));
+                }
+                self.b.alu64(AluOp::And, Reg::R1, 1);
+                if !inv {
+                    self.b.alu64(AluOp::Xor, Reg::R1, 1);
+                }
+            }
+        }
+        Ok(plain)
+    }
+
+    /// `dst = (src < lo || src > hi)` for a zero-extended `src`: the sign bits of
+    /// `src - lo` and `hi - src`. `fmax` is the field's largest value (that check is left
+    /// out then). Uses r5 as scratch; `dst` may not be r5 or `src`.
+    fn range_out(&mut self, dst: Reg, src: Reg, lo: u32, hi: u32, fmax: u32) {
+        let mut have = false;
+        if lo > 0 {
+            self.b.mov64(dst, src);
+            match i32::try_from(lo) {
+                Ok(l) => {
+                    self.b.add64(dst, l.wrapping_neg());
+                }
+                Err(_) => {
+                    self.constant(Reg::R5, u64::from(lo));
+                    self.b.alu64(AluOp::Sub, dst, Reg::R5);
+                }
+            }
+            have = true;
+        }
+        if hi < fmax {
+            self.constant(Reg::R5, u64::from(hi));
+            self.b.alu64(AluOp::Sub, Reg::R5, src);
+            if have {
+                self.b.alu64(AluOp::Or, dst, Reg::R5);
+            } else {
+                self.b.mov64(dst, Reg::R5);
+                have = true;
+            }
+        }
+        if have {
+            self.b.alu64(AluOp::Rsh, dst, 63);
+        } else {
+            self.b.mov64(dst, 0);
+        }
+    }
+
+    /// `ifname_compare_aligned`: `((dev ^ name) & mask)` over two 8-byte words.
+    fn iface(
+        &mut self,
+        out: bool,
+        name: &[u8; 16],
+        mask: &[u8; 16],
+        inv: bool,
+    ) -> Result<(), CompileError> {
+        let base = if out { F_OUTDEV } else { F_INDEV };
+        let word = |b: &[u8; 16], i: usize| {
+            let mut w = [0u8; 8];
+            for (d, s) in w.iter_mut().zip(b.iter().skip(i.saturating_mul(8))) {
+                *d = *s;
+            }
+            u64::from_ne_bytes(w)
+        };
+        let mut have = false;
+        for i in 0..2usize {
+            let (n, m) = (word(name, i), word(mask, i));
+            if m == 0 {
+                continue;
+            }
+            let at = off16(i32::from(base).saturating_add(if i == 0 { 0 } else { 8 }))?;
+            let r = if have { Reg::R3 } else { Reg::R1 };
+            self.b.load(Size::DW, r, Reg::R6, at);
+            let n = n & m;
+            if n != 0 {
+                self.constant(Reg::R2, n);
+                self.b.alu64(AluOp::Xor, r, Reg::R2);
+            }
+            if m != u64::MAX {
+                self.constant(Reg::R2, m);
+                self.b.alu64(AluOp::And, r, Reg::R2);
+            }
+            if have {
+                self.b.alu64(AluOp::Or, Reg::R1, Reg::R3);
+            }
+            have = true;
+        }
+        if !have {
+            return Err(CompileError::Internal("interface term with an empty mask"));
+        }
+        self.is_nonzero64(Reg::R1, Reg::R2);
+        if inv {
+            self.b.alu64(AluOp::Xor, Reg::R1, 1);
+        }
+        Ok(())
+    }
+
+    /// `limit_mt`: the kernel's token bucket over a shared map value
+    /// `{u64 prev, u32 credit, u32 initialised}`; on no match go to `next`.
+    fn limit(&mut self, l: &LimitSpec, next: Label, big: bool) -> Result<(), CompileError> {
+        let cpj = super::compile_rule::credits_per_jiffy(self.opts.hz);
+        let shift = i32::try_from(cpj.checked_ilog2().unwrap_or(0))
+            .map_err(|_| CompileError::Internal("credits per jiffy"))?;
+        let slot = i32::try_from(l.slot).map_err(|_| CompileError::Internal("limit slot"))?;
+        self.b.store_imm(Size::W, Reg::R10, KEY, slot);
+        self.ld_map(Reg::R1, MapKind::Limits);
+        self.b
+            .mov64(Reg::R2, Reg::R10)
+            .add64(Reg::R2, i32::from(KEY))
+            .call_helper(helper::MAP_LOOKUP_ELEM);
+        let to = self.to(next, big);
+        self.b
+            .jmp_if(Cond::Eq, Reg::R0, 0, to)
+            .mov64(Reg::R7, Reg::R0)
+            .call_helper(JIFFIES64)
+            .mov64(Reg::R8, Reg::R0);
+        // The kernel fills the bucket when the rule is loaded (prev = jiffies then); a full
+        // bucket gains nothing from time, so filling it at the first packet is the same.
+        let inited = self.b.new_label();
+        self.b
+            .load(Size::W, Reg::R1, Reg::R7, 12)
+            .jmp_if(Cond::Ne, Reg::R1, 0, inited)
+            .store(Size::DW, Reg::R7, 0, Reg::R8);
+        self.constant(Reg::R1, u64::from(l.initial));
+        self.b
+            .store(Size::W, Reg::R7, 8, Reg::R1)
+            .store_imm(Size::W, Reg::R7, 12, 1)
+            .bind(inited);
+        // Fast path: `credit < cost && prev == jiffies` -> no match, nothing written.
+        let slow = self.b.new_label();
+        self.constant(Reg::R2, u64::from(l.cost));
+        self.b
+            .load(Size::W, Reg::R1, Reg::R7, 8)
+            .jmp_if(Cond::Ge, Reg::R1, Reg::R2, slow)
+            .load(Size::DW, Reg::R1, Reg::R7, 0)
+            .jmp_if(Cond::Eq, Reg::R1, Reg::R8, to)
+            .bind(slow)
+            // credit_increase = (now - xchg(&prev, now)) * CREDITS_PER_JIFFY, as u32
+            .mov64(Reg::R1, Reg::R8)
+            .push(Insn::new(ATOMIC_DW, Reg::R7.num(), Reg::R1.num(), 0, XCHG))
+            .mov64(Reg::R2, Reg::R8)
+            .alu64(AluOp::Sub, Reg::R2, Reg::R1)
+            .alu64(AluOp::Lsh, Reg::R2, shift)
+            .mov32(Reg::R2, Reg::R2);
+        // new = min(old + increase, cap); match if new >= cost (then new -= cost); publish
+        // with cmpxchg, retried a few times as the kernel's loop does.
+        let done = self.b.new_label();
+        for _ in 0..4 {
+            let capped = self.b.new_label();
+            let poor = self.b.new_label();
+            self.b
+                .load(Size::W, Reg::R0, Reg::R7, 8)
+                .mov64(Reg::R4, Reg::R0)
+                .mov32(Reg::R3, Reg::R0)
+                .alu32(AluOp::Add, Reg::R3, Reg::R2);
+            self.constant(Reg::R1, u64::from(l.cap));
+            self.b
+                .jmp32_if(Cond::Le, Reg::R3, Reg::R1, capped)
+                .mov64(Reg::R3, Reg::R1)
+                .bind(capped)
+                .mov64(Reg::R5, 0);
+            self.constant(Reg::R1, u64::from(l.cost));
+            self.b
+                .jmp32_if(Cond::Lt, Reg::R3, Reg::R1, poor)
+                .alu32(AluOp::Sub, Reg::R3, Reg::R1)
+                .mov64(Reg::R5, 1)
+                .bind(poor)
+                .mov64(Reg::R0, Reg::R4)
+                .push(Insn::new(
+                    ATOMIC_W,
+                    Reg::R7.num(),
+                    Reg::R3.num(),
+                    8,
+                    CMPXCHG,
+                ))
+                .jmp32_if(Cond::Eq, Reg::R0, Reg::R4, done);
+        }
+        // Still contended after four tries: no match (the kernel would keep looping).
+        self.b
+            .mov64(Reg::R5, 0)
+            .bind(done)
+            .jmp_if(Cond::Eq, Reg::R5, 0, next);
+        Ok(())
+    }
+
+    fn target(&mut self, k: usize, t: Tgt, ctx: Ctx, nest: usize) -> Result<(), CompileError> {
+        match t {
+            Tgt::Verdict(v) => self.count_and_return(k, v),
+            // ipt_error: NF_DROP.
+            Tgt::Error => self.count_and_return(k, verdict::DROP),
+            Tgt::Next => self.count(k),
+            Tgt::Return => {
+                self.count(k)?;
+                self.ret(ctx)
+            }
+            Tgt::Log => {
+                self.count(k)?;
+                let l = match self.log_label {
+                    Some(l) => l,
+                    None => {
+                        let l = self.b.new_label();
+                        self.log_label = Some(l);
+                        l
+                    }
+                };
+                let e = i32::try_from(k).map_err(|_| CompileError::BadIndex { entry: k })?;
+                self.b
+                    .mov64(Reg::R1, Reg::R9)
+                    .mov32(Reg::R2, e)
+                    .call_local(l);
+                Ok(())
+            }
+            Tgt::Jump(to) => {
+                self.count(k)?;
+                if self.plan.track_depth {
+                    self.depth_push()?;
+                }
+                if self.plan.inline.contains(&to) {
+                    self.inlined_calls = self.inlined_calls.saturating_add(1);
+                    let resume = self.b.new_label();
+                    self.walk(to, Ctx::Inline { resume }, nest.saturating_add(1))?;
+                    self.bind_far(resume);
+                    if self.plan.track_depth {
+                        self.depth_pop();
+                    }
+                } else {
+                    self.call(to);
+                    if self.plan.track_depth {
+                        self.depth_pop();
+                    }
+                    let cont = self.b.new_label();
+                    self.b
+                        .jmp_if(Cond::Eq, Reg::R0, CONTINUE, cont)
+                        .exit()
+                        .bind(cont);
+                }
+                Ok(())
+            }
+            Tgt::Goto(to) => {
+                self.count(k)?;
+                if self.plan.inline.contains(&to) {
+                    self.inlined_calls = self.inlined_calls.saturating_add(1);
+                    // No return address: the chain's RETURN is this context's RETURN.
+                    return self.walk(to, ctx, nest.saturating_add(1));
+                }
+                self.call(to);
+                if let Ctx::Sub = ctx {
+                    // CONTINUE or a verdict: either way the caller's business.
+                    self.b.exit();
+                    return Ok(());
+                }
+                let cont = self.b.new_label();
+                self.b
+                    .jmp_if(Cond::Eq, Reg::R0, CONTINUE, cont)
+                    .exit()
+                    .bind(cont);
+                self.ret(ctx)
+            }
+        }
+    }
+
+    /// RETURN in context `ctx`.
+    fn ret(&mut self, ctx: Ctx) -> Result<(), CompileError> {
+        match ctx {
+            // Empty stack: `e = get_entry(table_base, private->underflow[hook])`.
+            Ctx::Main => {
+                let (uf, v) = self.plan.underflow;
+                self.count_and_return(uf, v)
+            }
+            Ctx::Sub => {
+                self.b.ret(CONTINUE);
+                Ok(())
+            }
+            Ctx::Inline { resume } => {
+                let l = self.far(resume);
+                self.b.jmp(l);
+                Ok(())
+            }
+        }
+    }
+
+    fn call(&mut self, to: usize) {
+        let l = self.sub_label(to);
+        if !self.emitted_subs.contains(&to) {
+            self.sub_queue.push(to);
+        }
+        self.b
+            .mov64(Reg::R1, Reg::R6)
+            .mov64(Reg::R2, Reg::R9)
+            .call_local(l);
+    }
+
+    /// `if (stackidx >= private->stacksize) { verdict = NF_DROP; break; }` then push.
+    fn depth_push(&mut self) -> Result<(), CompileError> {
+        let ok = self.b.new_label();
+        let size = i32::try_from(self.plan.stacksize).unwrap_or(i32::MAX);
+        self.load_field(Reg::R1, Field::Depth);
+        self.b
+            .jmp_if(Cond::Lt, Reg::R1, size, ok)
+            .ret(verdict::DROP)
+            .bind(ok)
+            .add64(Reg::R1, 1);
+        self.store_field(Field::Depth, Reg::R1);
+        Ok(())
+    }
+
+    fn depth_pop(&mut self) {
+        self.load_field(Reg::R1, Field::Depth);
+        self.b.add64(Reg::R1, -1);
+        self.store_field(Field::Depth, Reg::R1);
+    }
+
+    /// `log_event(ctx, entry)`: reserve a [`log::LogEvent`] in the ring buffer, fill it
+    /// from the hook state and the packet, submit it. Returns 0.
+    fn log_subprogram(&mut self) -> Result<(), CompileError> {
+        let lay = self.opts.layout;
+        let out = self.b.new_label();
+        let hook = i32::try_from(self.hook).map_err(|_| CompileError::Internal("hook"))?;
+        self.b.mov64(Reg::R6, Reg::R1).mov64(Reg::R7, Reg::R2);
+        self.ld_map(Reg::R1, MapKind::Log);
+        self.b
+            .mov64(Reg::R2, i32::try_from(log::EVENT_SIZE).unwrap_or(0))
+            .mov64(Reg::R3, 0)
+            .call_helper(RINGBUF_RESERVE)
+            .jmp_if(Cond::Eq, Reg::R0, 0, out)
+            .mov64(Reg::R8, Reg::R0)
+            .store(Size::W, Reg::R8, log::E_ENTRY, Reg::R7)
+            .store_imm(Size::W, Reg::R8, log::E_HOOK, hook)
+            .store_imm(Size::W, Reg::R8, log::E_RESERVED, 0)
+            .load(Size::DW, Reg::R1, Reg::R6, nf_ctx::STATE);
+        let name_hi = off16(i32::from(lay.dev_name).saturating_add(8))?;
+        for (at, dst) in [(lay.state_in, log::E_INDEV), (lay.state_out, log::E_OUTDEV)] {
+            let dst_hi = off16(i32::from(dst).saturating_add(8))?;
+            self.b
+                .load(Size::DW, Reg::R2, Reg::R1, at)
+                .load(Size::DW, Reg::R3, Reg::R2, lay.dev_name)
+                .store(Size::DW, Reg::R8, dst, Reg::R3)
+                .load(Size::DW, Reg::R3, Reg::R2, name_hi)
+                .store(Size::DW, Reg::R8, dst_hi, Reg::R3);
+        }
+        let capped = self.b.new_label();
+        let read = self.b.new_label();
+        let cap = i32::try_from(log::CAPTURE_LEN).unwrap_or(0);
+        self.b
+            .load(Size::DW, Reg::R1, Reg::R6, nf_ctx::SKB)
+            .load(Size::W, Reg::R2, Reg::R1, lay.skb_len)
+            .store(Size::W, Reg::R8, log::E_LEN, Reg::R2)
+            .mov64(Reg::R7, Reg::R2)
+            .load(Size::W, Reg::R2, Reg::R1, lay.skb_mark)
+            .store(Size::W, Reg::R8, log::E_MARK, Reg::R2)
+            .jmp_if(Cond::Le, Reg::R7, cap, capped)
+            .mov64(Reg::R7, cap)
+            .bind(capped)
+            .mov64(Reg::R2, 0)
+            .mov64(Reg::R3, Reg::R10)
+            .add64(Reg::R3, i32::from(LOG_DYNPTR))
+            .call_kfunc(self.opts.kfuncs.dynptr_from_skb)
+            .jmp_if(Cond::Eq, Reg::R0, 0, read)
+            .mov64(Reg::R7, 0)
+            .bind(read)
+            .store(Size::W, Reg::R8, log::E_CAPLEN, Reg::R7)
+            .mov64(Reg::R1, Reg::R8)
+            .add64(Reg::R1, i32::from(log::E_DATA))
+            .mov64(Reg::R2, Reg::R7)
+            .mov64(Reg::R3, Reg::R10)
+            .add64(Reg::R3, i32::from(LOG_DYNPTR))
+            .mov64(Reg::R4, 0)
+            .mov64(Reg::R5, 0)
+            .call_helper(log::DYNPTR_READ)
+            .mov64(Reg::R1, Reg::R8)
+            .mov64(Reg::R2, 0)
+            .call_helper(RINGBUF_SUBMIT)
+            .bind(out)
+            .ret(0);
+        Ok(())
+    }
+}
+
+/// `u64 bpf_jiffies64(void)`.
+const JIFFIES64: i32 = 118;
+/// `void *bpf_ringbuf_reserve(void *ringbuf, u64 size, u64 flags)`.
+const RINGBUF_RESERVE: i32 = 131;
+/// `void bpf_ringbuf_submit(void *data, u64 flags)`.
+const RINGBUF_SUBMIT: i32 = 132;
+/// `BPF_STX | BPF_ATOMIC | BPF_DW`.
+const ATOMIC_DW: u8 = 0xdb;
+/// `BPF_STX | BPF_ATOMIC | BPF_W`.
+const ATOMIC_W: u8 = 0xc3;
+/// `BPF_XCHG` (`0xe0 | BPF_FETCH`).
+const XCHG: i32 = 0xe1;
+/// `BPF_CMPXCHG` (`0xf0 | BPF_FETCH`).
+const CMPXCHG: i32 = 0xf1;

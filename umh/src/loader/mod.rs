@@ -1,0 +1,470 @@
+//! Load a table's generated programs into the kernel, attach them at the table's hooks in a
+//! network namespace, read the per-rule counters back.
+//!
+//! ```text
+//! load_table(table)        compile every hook (core::codegen::compile_table): an unsupported
+//!   |                      extension is refused by name before anything reaches the kernel
+//!   |                      create the maps (counters, limits, log ring buffer)
+//!   |                      link map fds, BPF_PROG_LOAD each hook's program
+//!   v
+//! LoadedTable --attach(netns)--> Attachment (one netfilter link per hook, all or none)
+//!   |  counters()      per entry {packets, bytes}, summed over CPUs, in entry order (the
+//!   |                  order IPT_SO_GET_ENTRIES reports them)
+//!   |  test_run(...)   BPF_PROG_TEST_RUN of one hook's program
+//! ```
+//!
+//! Kernel facts (`shared/notes/bpf-on-this-kernel.md`, checked by `umh/tests/loader*.rs`):
+//! kfunc ids and struct offsets come from the running kernel's BTF; a link attaches in the
+//! network namespace of the thread that creates it, so [`LoadedTable::attach`] creates the
+//! links on a thread inside the target namespace; closing the last link fd detaches.
+
+use crate::sys::bpf::{
+    nf_hook_state, BpfError, Link, LoadOptions, LoadStats, Map, MapSpec, NetfilterAttach, Program,
+    TestRun, TestRunOutput, NFPROTO_IPV4,
+};
+use crate::sys::btf::{Btf, BtfError, Member};
+use crate::sys::netns::NetNs;
+use bpfilter_core::codegen::{
+    compile_table, BitField, CompileError, CompileOptions, CompiledProgram, MapKind, NfLayout,
+    COUNTER_VALUE_SIZE, DEFAULT_HZ, DEFAULT_INLINE_MAX_ENTRIES, LIMIT_VALUE_SIZE, LOG_RINGBUF_SIZE,
+};
+use bpfilter_core::ir::{Counters, Table};
+use bpfilter_core::uapi::{HOOK_NAMES, NF_INET_LOCAL_OUT};
+use std::fmt;
+use std::io;
+
+/// Why loading or attaching failed.
+#[derive(Debug)]
+pub enum LoaderError {
+    /// The table cannot be compiled (an unsupported extension, named).
+    Compile(CompileError),
+    /// The verifier refused a hook's program; the log is kept whole.
+    Verifier {
+        /// The hook.
+        hook: usize,
+        /// The load's errno.
+        errno: i32,
+        /// The verifier log.
+        log: String,
+    },
+    /// The kernel has no netfilter BPF programs or links (before 6.4, or
+    /// `CONFIG_NETFILTER_BPF_LINK` off).
+    NoNetfilterLinks {
+        /// What the kernel answered.
+        errno: i32,
+    },
+    /// The table's name has no netfilter priority bpfilter knows (nat is not supported).
+    UnsupportedTable(String),
+    /// Reading the kernel's BTF failed.
+    Btf(BtfError),
+    /// Another BPF call failed.
+    Bpf(BpfError),
+    /// Entering the network namespace failed.
+    Io(io::Error),
+}
+
+impl fmt::Display for LoaderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoaderError::Compile(e) => write!(f, "cannot compile the table: {e}"),
+            LoaderError::Verifier { hook, errno, log } => write!(
+                f,
+                "the verifier refused the {} program: {}\n--- verifier log ---\n{log}",
+                hook_name(*hook),
+                io::Error::from_raw_os_error(*errno)
+            ),
+            LoaderError::NoNetfilterLinks { errno } => write!(
+                f,
+                "this kernel cannot run netfilter BPF programs (BPF_PROG_TYPE_NETFILTER and \
+                 netfilter links need Linux 6.4+ with CONFIG_NETFILTER_BPF_LINK): {}",
+                io::Error::from_raw_os_error(*errno)
+            ),
+            LoaderError::UnsupportedTable(t) => {
+                write!(
+                    f,
+                    "table {t:?}: bpfilter attaches only filter, mangle, raw and security"
+                )
+            }
+            LoaderError::Btf(e) => write!(f, "kernel BTF: {e}"),
+            LoaderError::Bpf(e) => write!(f, "{e}"),
+            LoaderError::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for LoaderError {}
+
+impl From<CompileError> for LoaderError {
+    fn from(e: CompileError) -> Self {
+        LoaderError::Compile(e)
+    }
+}
+impl From<BpfError> for LoaderError {
+    fn from(e: BpfError) -> Self {
+        LoaderError::Bpf(e)
+    }
+}
+impl From<BtfError> for LoaderError {
+    fn from(e: BtfError) -> Self {
+        LoaderError::Btf(e)
+    }
+}
+impl From<io::Error> for LoaderError {
+    fn from(e: io::Error) -> Self {
+        LoaderError::Io(e)
+    }
+}
+
+fn hook_name(h: usize) -> &'static str {
+    HOOK_NAMES.get(h).copied().unwrap_or("?")
+}
+
+fn byte_off(m: &Member, what: &str) -> Result<i16, LoaderError> {
+    m.byte_offset()
+        .and_then(|o| i16::try_from(o).ok())
+        .ok_or_else(|| LoaderError::Btf(BtfError::NotFound(format!("{what} at a byte offset"))))
+}
+
+/// The running kernel's `CONFIG_HZ`: from `/boot/config-$(uname -r)` or `/proc/config.gz`
+/// (through `zcat`), else [`DEFAULT_HZ`].
+pub fn kernel_hz() -> u32 {
+    let parse = |text: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix("CONFIG_HZ="))
+            .and_then(|v| v.trim().parse().ok())
+    };
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    if let Ok(text) = std::fs::read_to_string(format!("/boot/config-{}", release.trim())) {
+        if let Some(hz) = parse(&text) {
+            return hz;
+        }
+    }
+    std::process::Command::new("zcat")
+        .arg("/proc/config.gz")
+        .output()
+        .ok()
+        .and_then(|o| parse(&String::from_utf8_lossy(&o.stdout)))
+        .unwrap_or(DEFAULT_HZ)
+}
+
+/// Compile options for the running kernel: kfunc ids and struct offsets from its BTF.
+pub fn compile_options(btf: &Btf) -> Result<CompileOptions, LoaderError> {
+    let nf = btf.nf_offsets()?;
+    let skb_len = btf.member("sk_buff", "len")?;
+    let pkt_type = match nf.skb_pkt_type {
+        Some(m) => {
+            let byte = i16::try_from(m.bit_offset / 8).ok();
+            let shift = u8::try_from(m.bit_offset % 8).ok();
+            let bits = u8::try_from(m.bitfield_size).ok();
+            match (byte, shift, bits) {
+                // The field must sit in one byte for a byte load to hold it.
+                (Some(byte), Some(shift), Some(bits))
+                    if bits > 0 && u32::from(shift) + u32::from(bits) <= 8 =>
+                {
+                    Some(BitField { byte, shift, bits })
+                }
+                _ => None,
+            }
+        }
+        None => None,
+    };
+    Ok(CompileOptions {
+        kfuncs: btf.kfuncs()?,
+        layout: NfLayout {
+            state_in: byte_off(&nf.state_in, "nf_hook_state.in")?,
+            state_out: byte_off(&nf.state_out, "nf_hook_state.out")?,
+            dev_name: byte_off(&nf.dev_name, "net_device.name")?,
+            skb_len: byte_off(&skb_len, "sk_buff.len")?,
+            skb_mark: byte_off(&nf.skb_mark, "sk_buff.mark")?,
+            skb_nfct: match nf.skb_nfct {
+                Some(m) => Some(byte_off(&m, "sk_buff._nfct")?),
+                None => None,
+            },
+            skb_pkt_type: pkt_type,
+        },
+        hz: kernel_hz(),
+        inline_max_entries: DEFAULT_INLINE_MAX_ENTRIES,
+    })
+}
+
+/// Compile options for the running kernel, reading `/sys/kernel/btf/vmlinux`.
+pub fn host_compile_options() -> Result<CompileOptions, LoaderError> {
+    compile_options(&Btf::from_sys_fs()?)
+}
+
+/// The netfilter priority of a table's hook functions (`NF_IP_PRI_*`), as the kernel
+/// registers the x_tables table itself.
+pub fn table_priority(table: &str) -> Option<i32> {
+    match table {
+        "filter" => Some(0),
+        "mangle" => Some(-150),
+        "raw" => Some(-300),
+        "security" => Some(50),
+        _ => None,
+    }
+}
+
+/// The maps of one loaded table.
+#[derive(Debug)]
+pub struct TableMaps {
+    /// Per-rule counters (per-CPU array indexed by entry).
+    pub counters: Map,
+    /// xt_limit state, if the table has limit matches.
+    pub limits: Option<Map>,
+    /// LOG events, if the table has LOG rules.
+    pub log: Option<Map>,
+}
+
+impl TableMaps {
+    fn fd(&self, k: MapKind) -> Option<i32> {
+        match k {
+            MapKind::Counters => Some(self.counters.fd().as_raw()),
+            MapKind::Limits => self.limits.as_ref().map(|m| m.fd().as_raw()),
+            MapKind::Log => self.log.as_ref().map(|m| m.fd().as_raw()),
+        }
+    }
+}
+
+/// One hook's loaded program.
+#[derive(Debug)]
+pub struct LoadedHook {
+    /// The hook.
+    pub hook: usize,
+    /// The program.
+    pub program: Program,
+    /// What the verifier and the JIT said.
+    pub stats: LoadStats,
+    /// The generated program (unlinked instructions, entry spans, figures).
+    pub compiled: CompiledProgram,
+}
+
+/// A table's programs, loaded but not attached.
+#[derive(Debug)]
+pub struct LoadedTable {
+    /// Table name.
+    pub name: String,
+    /// The maps.
+    pub maps: TableMaps,
+    /// One program per hook of the table, in hook order.
+    pub hooks: Vec<LoadedHook>,
+    /// Number of entries in the table.
+    pub entries: usize,
+}
+
+/// How to load.
+#[derive(Clone, Copy, Debug)]
+pub struct LoaderOptions {
+    /// Compiler options (from [`host_compile_options`] for the running kernel).
+    pub compile: CompileOptions,
+    /// Verifier log level for successful loads (`sys::bpf::LOG_STATS` is enough for the
+    /// processed-instruction count).
+    pub log_level: u32,
+}
+
+fn check_prog_support(e: BpfError, hook: usize) -> LoaderError {
+    match e {
+        // Without the program type the kernel fails before verifying: EINVAL, empty log.
+        BpfError::Verifier { errno, log, .. } if errno == libc::EINVAL && log.trim().is_empty() => {
+            LoaderError::NoNetfilterLinks { errno }
+        }
+        BpfError::Verifier { errno, log, .. } => LoaderError::Verifier { hook, errno, log },
+        e => LoaderError::Bpf(e),
+    }
+}
+
+/// Compile and load every hook's program of `table`. Nothing is attached.
+pub fn load_table(table: &Table, opts: &LoaderOptions) -> Result<LoadedTable, LoaderError> {
+    // Every hook compiles, or nothing reaches the kernel.
+    let programs = compile_table(table, &opts.compile)?;
+    load_programs(table, programs, opts)
+}
+
+/// Load programs compiled from `table` (all its hooks, from `compile_table`).
+pub fn load_programs(
+    table: &Table,
+    programs: Vec<CompiledProgram>,
+    opts: &LoaderOptions,
+) -> Result<LoadedTable, LoaderError> {
+    let needed = programs
+        .first()
+        .map(|p| p.maps)
+        .ok_or(LoaderError::Compile(CompileError::NoSuchHook { hook: 0 }))?;
+    let counters = Map::create(&MapSpec::percpu_array(
+        "bpfilter_cnt",
+        COUNTER_VALUE_SIZE,
+        needed.counters.max(1),
+    ))?;
+    let limits = if needed.limits > 0 {
+        Some(Map::create(&MapSpec::array(
+            "bpfilter_limit",
+            LIMIT_VALUE_SIZE,
+            needed.limits,
+        ))?)
+    } else {
+        None
+    };
+    let log = if needed.log {
+        Some(Map::create(&MapSpec::ringbuf(
+            "bpfilter_log",
+            LOG_RINGBUF_SIZE,
+        ))?)
+    } else {
+        None
+    };
+    let maps = TableMaps {
+        counters,
+        limits,
+        log,
+    };
+    let mut hooks = Vec::new();
+    for compiled in programs {
+        let insns = compiled.link(|k| maps.fd(k))?;
+        let name = format!(
+            "bpf_{}_{}",
+            table.name.as_str(),
+            hook_name(compiled.hook).to_ascii_lowercase()
+        );
+        let name: String = name.chars().take(15).collect();
+        let load = LoadOptions {
+            name: &name,
+            log_level: opts.log_level,
+            ..LoadOptions::default()
+        };
+        let (program, stats) = Program::load_netfilter(&insns, &load)
+            .map_err(|e| check_prog_support(e, compiled.hook))?;
+        hooks.push(LoadedHook {
+            hook: compiled.hook,
+            program,
+            stats,
+            compiled,
+        });
+    }
+    Ok(LoadedTable {
+        name: table.name.as_str().to_string(),
+        maps,
+        hooks,
+        entries: table.entries.len(),
+    })
+}
+
+/// Attached links; dropping this (or [`Attachment::detach`]) detaches them.
+#[derive(Debug)]
+pub struct Attachment {
+    links: Vec<(usize, Link)>,
+}
+
+impl Attachment {
+    /// The links, with their hooks.
+    pub fn links(&self) -> impl Iterator<Item = (usize, &Link)> {
+        self.links.iter().map(|(h, l)| (*h, l))
+    }
+
+    /// Detach every link now.
+    pub fn detach(self) -> Result<(), LoaderError> {
+        let mut first = Ok(());
+        for (_, l) in &self.links {
+            if let Err(e) = l.detach() {
+                if first.is_ok() {
+                    first = Err(LoaderError::Bpf(e));
+                }
+            }
+        }
+        first
+    }
+}
+
+impl LoadedTable {
+    /// The program of `hook`.
+    pub fn hook(&self, hook: usize) -> Option<&LoadedHook> {
+        self.hooks.iter().find(|h| h.hook == hook)
+    }
+
+    /// Attach every hook's program in network namespace `ns` (the calling thread's when
+    /// `None`) at the table's priority. All or none: on any failure the links made so far
+    /// are closed (detached) before the error returns.
+    pub fn attach(&self, ns: Option<&NetNs>) -> Result<Attachment, LoaderError> {
+        let priority = table_priority(&self.name)
+            .ok_or_else(|| LoaderError::UnsupportedTable(self.name.clone()))?;
+        let make = || -> Result<Attachment, LoaderError> {
+            let mut links = Vec::new();
+            for h in &self.hooks {
+                let at = NetfilterAttach {
+                    pf: NFPROTO_IPV4,
+                    hooknum: u32::try_from(h.hook).unwrap_or(u32::MAX),
+                    priority,
+                    flags: 0,
+                };
+                match Link::netfilter(&h.program, &at) {
+                    // `links` drops with the error: closing the fds detaches them.
+                    Ok(l) => links.push((h.hook, l)),
+                    Err(BpfError::Syscall { errno, .. })
+                        if errno == libc::EINVAL || errno == libc::EOPNOTSUPP =>
+                    {
+                        return Err(LoaderError::NoNetfilterLinks { errno })
+                    }
+                    Err(e) => return Err(LoaderError::Bpf(e)),
+                }
+            }
+            Ok(Attachment { links })
+        };
+        match ns {
+            Some(ns) => ns.run(make)?,
+            None => make(),
+        }
+    }
+
+    /// Every entry's counters `(packets, bytes)` summed over CPUs, in entry order.
+    pub fn counters(&self) -> Result<Vec<Counters>, LoaderError> {
+        let mut out = Vec::with_capacity(self.entries);
+        for i in 0..self.entries {
+            let key = u32::try_from(i).unwrap_or(u32::MAX).to_ne_bytes();
+            let v = self.maps.counters.sum_percpu_u64(&key)?.unwrap_or_default();
+            out.push((
+                v.first().copied().unwrap_or(0),
+                v.get(1).copied().unwrap_or(0),
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Run `hook`'s program on one IPv4 packet (`BPF_PROG_TEST_RUN`, `repeat` times; the
+    /// duration is the kernel's mean per run). At LOCAL_OUT the packet goes in as it is;
+    /// at the other hooks an Ethernet header is put in front and the context names the hook
+    /// (the kernel runs `eth_type_trans`). The context's device pointers are NULL in a test
+    /// run, so the program sees no input or output device.
+    pub fn test_run(
+        &self,
+        hook: usize,
+        packet: &[u8],
+        repeat: u32,
+    ) -> Result<TestRunOutput, LoaderError> {
+        let h = self
+            .hook(hook)
+            .ok_or(LoaderError::Compile(CompileError::NoSuchHook { hook }))?;
+        Ok(test_run_packet(&h.program, hook, packet, repeat)?)
+    }
+}
+
+/// `BPF_PROG_TEST_RUN` of a netfilter program at `hook` (see [`LoadedTable::test_run`]).
+pub fn test_run_packet(
+    program: &Program,
+    hook: usize,
+    packet: &[u8],
+    repeat: u32,
+) -> Result<TestRunOutput, BpfError> {
+    if hook == NF_INET_LOCAL_OUT {
+        return program.test_run(&TestRun {
+            data: packet,
+            ctx: None,
+            repeat,
+        });
+    }
+    let mut frame = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00];
+    frame.extend_from_slice(packet);
+    let ctx = nf_hook_state(u8::try_from(hook).unwrap_or(u8::MAX), 2);
+    program.test_run(&TestRun {
+        data: &frame,
+        ctx: Some(&ctx),
+        repeat,
+    })
+}

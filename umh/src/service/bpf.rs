@@ -1,0 +1,251 @@
+//! [`BpfEnforcer`]: tables enforced by generated BPF programs attached with netfilter links in
+//! the caller's network namespace, everything pinned in bpffs so the rules outlive the
+//! process that installed them.
+//!
+//! ```text
+//! PIN/                      one directory per network namespace (its cookie)
+//!   filter/                 the table in force
+//!     counters              per-CPU array: per-entry packets and bytes
+//!     link_1 link_2 link_3  the netfilter links (LOCAL_IN, FORWARD, LOCAL_OUT)
+//!   filter_new/             the next ruleset while it is being put in force
+//! ```
+//!
+//! A replace loads and verifies the new programs, attaches them (the old ones still run:
+//! between the two attachments a packet meets both rulesets, never half of one), pins them
+//! under `filter_new/`, detaches the old links, and swaps the directories. Any failure before
+//! the old links go leaves the old ruleset in force and everything new closed.
+//!
+//! The kernel refuses two BPF netfilter links at the same (hook, priority) (EBUSY), so the
+//! new ruleset goes in at the other of two priorities, [`PRIORITIES`]: NF_IP_PRI_FILTER (0)
+//! and 1. Both sit where the filter table runs: after mangle (-150) and NAT destination
+//! (-100), before security (50) and NAT source (100).
+
+use super::{ApplyError, Enforcer};
+use crate::loader::{self, LoaderError, LoaderOptions};
+use crate::sys::bpf::{Link, Map, NetfilterAttach, NFPROTO_IPV4};
+
+use crate::sys::netns::NetNs;
+use bpfilter_core::error::Errno;
+use bpfilter_core::ext::Kind;
+use bpfilter_core::ir::{Counters, Table};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// What the code generator enforces: (kind, name, revision). GET_REVISION_* answers from this,
+/// so iptables behaves as on a kernel that has exactly these extensions.
+pub const SUPPORTED: &[(Kind, &str, u8)] = &[
+    (Kind::Match, "tcp", 0),
+    (Kind::Match, "udp", 0),
+    (Kind::Match, "icmp", 0),
+    (Kind::Match, "multiport", 1),
+    (Kind::Match, "iprange", 1),
+    (Kind::Match, "comment", 0),
+    (Kind::Match, "length", 0),
+    (Kind::Match, "ttl", 0),
+    (Kind::Match, "mark", 1),
+    (Kind::Match, "pkttype", 0),
+    (Kind::Match, "state", 0),
+    (Kind::Match, "conntrack", 1),
+    (Kind::Match, "conntrack", 2),
+    (Kind::Match, "conntrack", 3),
+    (Kind::Match, "limit", 0),
+    (Kind::Target, "", 0),
+    (Kind::Target, "ERROR", 0),
+    (Kind::Target, "LOG", 0),
+];
+
+/// The two priorities a filter ruleset alternates between (see the module docs).
+pub const PRIORITIES: [i32; 2] = [0, 1];
+
+/// One table in force.
+struct Active {
+    counters: Map,
+    links: Vec<Link>,
+    entries: usize,
+    priority: i32,
+}
+
+/// Enforces tables in one network namespace; see the module docs.
+pub struct BpfEnforcer {
+    netns: NetNs,
+    pin_dir: PathBuf,
+    opts: LoaderOptions,
+    tables: HashMap<String, Active>,
+}
+
+fn apply_err(e: &LoaderError) -> ApplyError {
+    let errno = match e {
+        // As on a kernel without the module: iptables reports "No chain/target/match".
+        LoaderError::Compile(_) | LoaderError::UnsupportedTable(_) => Errno::ENOENT,
+        LoaderError::Verifier { .. } => Errno::EINVAL,
+        LoaderError::NoNetfilterLinks { .. } => Errno::EOPNOTSUPP,
+        _ => Errno::ENOMEM,
+    };
+    ApplyError {
+        errno,
+        message: e.to_string(),
+    }
+}
+
+fn io_err(what: &str, e: impl std::fmt::Display) -> ApplyError {
+    ApplyError {
+        errno: Errno::ENOMEM,
+        message: format!("{what}: {e}"),
+    }
+}
+
+impl BpfEnforcer {
+    /// An enforcer for the namespace `netns`, pinning under `pin_dir` (created if missing;
+    /// bpffs must be mounted above it). Tables already pinned there are adopted: their links
+    /// stay in force, their counters keep counting.
+    pub fn new(netns: NetNs, pin_dir: PathBuf) -> Result<BpfEnforcer, ApplyError> {
+        let compile = loader::host_compile_options().map_err(|e| apply_err(&e))?;
+        let opts = LoaderOptions {
+            compile,
+            log_level: crate::sys::bpf::LOG_STATS,
+        };
+        std::fs::create_dir_all(&pin_dir).map_err(|e| io_err(&pin_dir.display().to_string(), e))?;
+        let mut me = BpfEnforcer {
+            netns,
+            pin_dir,
+            opts,
+            tables: HashMap::new(),
+        };
+        me.adopt();
+        Ok(me)
+    }
+
+    fn adopt(&mut self) {
+        for t in bpfilter_core::uapi::TABLES.iter() {
+            let dir = self.pin_dir.join(t.name);
+            let Ok(counters) = Map::from_pinned(&dir.join("counters")) else {
+                continue;
+            };
+            let links: Vec<Link> = (0..5)
+                .filter_map(|h| Link::from_pinned(&dir.join(format!("link_{h}"))).ok())
+                .collect();
+            let entries = usize::try_from(counters.info().max_entries).unwrap_or(0);
+            let priority = links
+                .first()
+                .and_then(|l| l.info().ok())
+                .and_then(|i| i.netfilter)
+                .map_or(PRIORITIES[0], |n| n.priority);
+            self.tables.insert(
+                t.name.to_string(),
+                Active {
+                    counters,
+                    links,
+                    entries,
+                    priority,
+                },
+            );
+        }
+    }
+
+    fn pin(dir: &Path, counters: &Map, links: &[(usize, &Link)]) -> Result<(), ApplyError> {
+        let _ = std::fs::remove_dir_all(dir);
+        std::fs::create_dir_all(dir).map_err(|e| io_err(&dir.display().to_string(), e))?;
+        counters
+            .pin(&dir.join("counters"))
+            .map_err(|e| io_err("pin counters", e))?;
+        for (h, l) in links {
+            l.pin(&dir.join(format!("link_{h}")))
+                .map_err(|e| io_err("pin link", e))?;
+        }
+        Ok(())
+    }
+}
+
+impl Enforcer for BpfEnforcer {
+    fn supports(&self, kind: Kind, name: &[u8], revision: u8) -> bool {
+        SUPPORTED
+            .iter()
+            .any(|(k, n, r)| *k == kind && n.as_bytes() == name && *r == revision)
+    }
+
+    fn apply(&mut self, table: &Table, _hook_masks: &[u8]) -> Result<(), ApplyError> {
+        let name = table.name.to_string();
+        let loaded = loader::load_table(table, &self.opts).map_err(|e| apply_err(&e))?;
+        if loader::table_priority(&name) != Some(0) {
+            return Err(ApplyError {
+                errno: Errno::ENOENT,
+                message: format!("table {name} is not enforced by bpfilter (only filter)"),
+            });
+        }
+        let priority = match self.tables.get(&name) {
+            Some(a) if a.priority == PRIORITIES[0] => PRIORITIES[1],
+            _ => PRIORITIES[0],
+        };
+        // All links or none: on a failure the ones made so far close as the Vec drops.
+        let links: Vec<(usize, Link)> = self
+            .netns
+            .run(|| {
+                loaded
+                    .hooks
+                    .iter()
+                    .map(|h| {
+                        let at = NetfilterAttach {
+                            pf: NFPROTO_IPV4,
+                            hooknum: u32::try_from(h.hook).unwrap_or(u32::MAX),
+                            priority,
+                            flags: 0,
+                        };
+                        Link::netfilter(&h.program, &at).map(|l| (h.hook, l))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .map_err(|e| io_err("enter the caller's network namespace", e))?
+            .map_err(|e| io_err("BPF_LINK_CREATE", e))?;
+        // bpffs refuses names with a dot.
+        let new_dir = self.pin_dir.join(format!("{name}_new"));
+        let refs: Vec<(usize, &Link)> = links.iter().map(|(h, l)| (*h, l)).collect();
+        if let Err(e) = Self::pin(&new_dir, &loaded.maps.counters, &refs) {
+            // Dropping `links` closes the new links: the old ruleset alone stays.
+            let _ = std::fs::remove_dir_all(&new_dir);
+            return Err(e);
+        }
+        // The new ruleset is in force and pinned: retire the old one.
+        if let Some(old) = self.tables.remove(&name) {
+            for l in &old.links {
+                let _ = l.detach();
+            }
+        }
+        let dir = self.pin_dir.join(&name);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::rename(&new_dir, &dir).map_err(|e| io_err("rename pin directory", e))?;
+        let links = links.into_iter().map(|(_, l)| l).collect();
+        let counters =
+            Map::from_pinned(&dir.join("counters")).map_err(|e| io_err("reopen counters", e))?;
+        self.tables.insert(
+            name,
+            Active {
+                counters,
+                links,
+                entries: table.entries.len(),
+                priority,
+            },
+        );
+        Ok(())
+    }
+
+    fn counters(&self, table: &str) -> Vec<Counters> {
+        let Some(a) = self.tables.get(table) else {
+            return Vec::new();
+        };
+        (0..a.entries)
+            .map(|i| {
+                let key = u32::try_from(i).unwrap_or(u32::MAX).to_ne_bytes();
+                let v = a
+                    .counters
+                    .sum_percpu_u64(&key)
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default();
+                (
+                    v.first().copied().unwrap_or(0),
+                    v.get(1).copied().unwrap_or(0),
+                )
+            })
+            .collect()
+    }
+}
