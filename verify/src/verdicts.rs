@@ -17,6 +17,8 @@
 //! Everything random comes from one seed: a run is repeated with `--seed`. With
 //! `VERDICTS_DEBUG` set in the environment every packet's observation is printed to stderr.
 
+#[path = "verdicts_bpf.rs"]
+pub mod bpf;
 #[path = "verdicts_gen.rs"]
 pub mod gen;
 #[path = "verdicts_kernel.rs"]
@@ -61,6 +63,8 @@ pub struct Config {
     pub out: PathBuf,
     /// Print each disagreement to stderr.
     pub verbose: bool,
+    /// Run edge (a) too (the generated BPF under BPF_PROG_TEST_RUN).
+    pub bpf: bool,
 }
 
 impl Default for Config {
@@ -75,6 +79,7 @@ impl Default for Config {
             max_rules: 6,
             out: PathBuf::from("verify-out"),
             verbose: true,
+            bpf: true,
         }
     }
 }
@@ -92,6 +97,7 @@ pub fn parse(mut it: impl Iterator<Item = String>) -> Result<Config, String> {
             "--max-rules" => c.max_rules = num(val("--max-rules")?, "--max-rules")? as usize,
             "--out" => c.out = val("--out")?.into(),
             "--quiet" => c.verbose = false,
+            "--no-bpf" => c.bpf = false,
             _ => return Err(format!("unknown argument {x:?}")),
         }
     }
@@ -129,12 +135,27 @@ pub enum Check {
     Disagree(String),
 }
 
+/// What an edge made of a ruleset.
+#[derive(Clone, Debug)]
+pub enum LoadResult {
+    /// Ready for packets.
+    Ready,
+    /// This edge does not take it (the kernel refused it; the code generator does not
+    /// implement one of its extensions): not compared, counted by reason.
+    Skip(String),
+    /// It should have taken it and did not (the verifier refused a generated program, ...):
+    /// counted as a disagreement and saved.
+    Fail(String),
+}
+
 /// One edge of the triangle.
 pub trait Edge {
     /// Short name for the summary.
     fn name(&self) -> &'static str;
-    /// Take a new ruleset. `Ok(Err(why))`: this edge cannot run it (the kernel refused it).
-    fn load(&mut self, rs: &Loaded) -> Result<Result<(), String>, String>;
+    /// The edge's letter, for reproducer file names.
+    fn tag(&self) -> &'static str;
+    /// Take a new ruleset.
+    fn load(&mut self, rs: &Loaded) -> Result<LoadResult, String>;
     /// One packet.
     fn check(&mut self, rs: &Loaded, p: &TestPacket) -> Result<Check, String>;
     /// What the compared pairs covered (outcome kinds, conntrack states, ...).
@@ -208,21 +229,25 @@ impl Edge for KernelEdge {
         "eval vs kernel (b)"
     }
 
+    fn tag(&self) -> &'static str {
+        "b"
+    }
+
     fn coverage(&self) -> Vec<(String, u64)> {
         self.coverage.iter().map(|(k, v)| (k.clone(), *v)).collect()
     }
 
-    fn load(&mut self, rs: &Loaded) -> Result<Result<(), String>, String> {
+    fn load(&mut self, rs: &Loaded) -> Result<LoadResult, String> {
         match self.lab.load(|n| rs.blob(n), rs.uses_ct)? {
             Ok(()) => {
                 // The kernel ran checkentry (limit's buckets start) now: so does eval.
                 for s in &mut self.states {
                     *s = Some(EvalState::new(&rs.table, 0));
                 }
-                Ok(Ok(()))
+                Ok(LoadResult::Ready)
             }
-            Err(errno) => Ok(Err(format!(
-                "kernel: {}",
+            Err(errno) => Ok(LoadResult::Skip(format!(
+                "the kernel refused it ({})",
                 bpfilter_core::error::Errno::from_code(errno)
                     .map_or_else(|| format!("errno {errno}"), |e| e.name().to_string())
             ))),
@@ -360,6 +385,27 @@ fn report(
     t
 }
 
+/// One edge's tally.
+#[derive(Debug, Default)]
+pub struct EdgeTally {
+    /// The edge.
+    pub name: &'static str,
+    /// Rulesets it ran.
+    pub rulesets: u64,
+    /// Pairs that agreed.
+    pub agree: u64,
+    /// Pairs that disagreed.
+    pub disagree: u64,
+    /// Pairs skipped, by reason.
+    pub skipped: BTreeMap<&'static str, u64>,
+    /// Rulesets it did not take, by reason.
+    pub not_taken: BTreeMap<String, u64>,
+    /// Rulesets it failed to take (counted as disagreements).
+    pub load_failures: u64,
+    /// What its agreeing pairs covered.
+    pub coverage: Vec<(String, u64)>,
+}
+
 /// Counts of a run.
 #[derive(Debug, Default)]
 pub struct Report {
@@ -367,27 +413,33 @@ pub struct Report {
     pub seed: u64,
     /// Rulesets generated.
     pub rulesets: u64,
-    /// Rulesets the kernel refused (a generator bug; not compared), by reason.
-    pub refused: BTreeMap<String, u64>,
-    /// Rulesets core::validate refused but the kernel took, by core::validate's reason
-    /// (extensions the registry does not have yet; anything else is a validation bug).
-    pub validate_mismatch: BTreeMap<String, u64>,
-    /// Per edge: (agreements, disagreements, skips by reason).
-    pub edges: Vec<(&'static str, u64, u64, BTreeMap<&'static str, u64>)>,
+    /// Rulesets core::validate refused, by its reason (each also shows in the kernel edge:
+    /// when the kernel took it, that is a validation disagreement to chase).
+    pub validate_refused: BTreeMap<String, u64>,
+    /// Per edge.
+    pub edges: Vec<EdgeTally>,
     /// Packets per hook.
     pub per_hook: BTreeMap<&'static str, u64>,
     /// Rulesets per layout mutation ([`gen::mutate_table`]).
     pub mutations: BTreeMap<&'static str, u64>,
-    /// Per edge, what its agreeing pairs covered.
-    pub coverage: Vec<(&'static str, Vec<(String, u64)>)>,
     /// Seconds.
     pub secs: f64,
 }
 
+fn list<K: std::fmt::Display>(m: &BTreeMap<K, u64>) -> String {
+    m.iter()
+        .map(|(k, v)| format!("{v} {k}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl Report {
-    /// Total disagreements.
+    /// Total disagreements (failed loads included).
     pub fn disagreements(&self) -> u64 {
-        self.edges.iter().map(|e| e.2).sum()
+        self.edges
+            .iter()
+            .map(|e| e.disagree + e.load_failures)
+            .sum()
     }
 
     /// Print the summary.
@@ -396,53 +448,40 @@ impl Report {
             "bpfilter-verify verdicts --seed {} --rulesets {} --packets {} --max-rules {}",
             self.seed, cfg.rulesets, cfg.packets, cfg.max_rules
         );
-        let list = |m: &BTreeMap<String, u64>| {
-            m.iter()
-                .map(|(k, v)| format!("{v} {k}"))
-                .collect::<Vec<_>>()
-                .join("; ")
-        };
-        println!(
-            "rulesets:       {} ({} refused by the kernel{}{})",
-            self.rulesets,
-            self.refused.values().sum::<u64>(),
-            if self.refused.is_empty() { "" } else { ": " },
-            list(&self.refused)
-        );
-        if !self.validate_mismatch.is_empty() {
+        println!("rulesets:       {}", self.rulesets);
+        if !self.validate_refused.is_empty() {
             println!(
-                "                accepted by the kernel, not by core::validate: {}",
-                list(&self.validate_mismatch)
+                "                refused by core::validate: {}",
+                list(&self.validate_refused)
             );
         }
-        let hooks: Vec<String> = self
-            .per_hook
-            .iter()
-            .map(|(k, v)| format!("{k} {v}"))
-            .collect();
-        println!("packets:        {}", hooks.join(", "));
-        let muts: Vec<String> = self
-            .mutations
-            .iter()
-            .map(|(k, v)| format!("{v} {k}"))
-            .collect();
-        if !muts.is_empty() {
-            println!("layouts:        {}", muts.join(", "));
+        println!("packets:        {}", list(&self.per_hook));
+        if !self.mutations.is_empty() {
+            println!("layouts:        {}", list(&self.mutations));
         }
-        for (name, agree, dis, skips) in &self.edges {
-            let sk: Vec<String> = skips.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        for e in &self.edges {
             println!(
-                "{name}: {agree} agree, {dis} disagree{}",
-                if sk.is_empty() {
-                    String::new()
+                "{}: {} rulesets, {} agree, {} disagree{}",
+                e.name,
+                e.rulesets,
+                e.agree,
+                e.disagree,
+                if e.load_failures > 0 {
+                    format!(", {} rulesets FAILED to load", e.load_failures)
                 } else {
-                    format!(", skipped: {}", sk.join(", "))
+                    String::new()
                 }
             );
-        }
-        for (name, cov) in &self.coverage {
-            let c: Vec<String> = cov.iter().map(|(k, v)| format!("{k} {v}")).collect();
-            println!("  {name} covered: {}", c.join(", "));
+            if !e.not_taken.is_empty() {
+                println!("  not taken: {}", list(&e.not_taken));
+            }
+            if !e.skipped.is_empty() {
+                println!("  skipped pairs: {}", list(&e.skipped));
+            }
+            let c: Vec<String> = e.coverage.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            if !c.is_empty() {
+                println!("  covered: {}", c.join(", "));
+            }
         }
         println!("time:           {:.1}s", self.secs);
     }
@@ -478,7 +517,10 @@ pub fn run(cfg: &Config, edges: &mut [Box<dyn Edge>]) -> Result<Report, String> 
         seed: cfg.seed,
         edges: edges
             .iter()
-            .map(|e| (e.name(), 0, 0, BTreeMap::new()))
+            .map(|e| EdgeTally {
+                name: e.name(),
+                ..EdgeTally::default()
+            })
             .collect(),
         ..Report::default()
     };
@@ -494,27 +536,28 @@ pub fn run(cfg: &Config, edges: &mut [Box<dyn Edge>]) -> Result<Report, String> 
         }
         let (rs, validated) = prepare(built, g.hints.uses_ct)?;
         rep.rulesets += 1;
-        let mut usable = vec![false; edges.len()];
-        let mut why = None;
-        for (i, e) in edges.iter_mut().enumerate() {
-            match e.load(&rs)? {
-                Ok(()) => usable[i] = true,
-                Err(w) => why = Some(w),
-            }
-        }
-        if let Some(w) = why {
-            if cfg.verbose {
-                eprintln!("ruleset {r}: {w}\n{}", rs.save);
-            }
-            *rep.refused.entry(w).or_default() += 1;
-        }
-        if !usable.iter().any(|&u| u) {
-            continue;
-        }
         if let Some(v) = validated {
             // Keep the reason without the entry/offset details, so the summary groups them.
             let key = v.split(" at ").next().unwrap_or(&v).to_string();
-            *rep.validate_mismatch.entry(key).or_default() += 1;
+            *rep.validate_refused.entry(key).or_default() += 1;
+        }
+        let mut ready = vec![false; edges.len()];
+        for (i, e) in edges.iter_mut().enumerate() {
+            let t = &mut rep.edges[i];
+            match e.load(&rs)? {
+                LoadResult::Ready => {
+                    ready[i] = true;
+                    t.rulesets += 1;
+                }
+                LoadResult::Skip(why) => *t.not_taken.entry(why).or_default() += 1,
+                LoadResult::Fail(text) => {
+                    t.load_failures += 1;
+                    save(cfg, r, "load", e.tag(), e.name(), &rs, &text)?;
+                }
+            }
+        }
+        if !ready.iter().any(|&x| x) {
+            continue;
         }
         let mut history = gen::History::default();
         for k in 0..cfg.packets {
@@ -523,28 +566,39 @@ pub fn run(cfg: &Config, edges: &mut [Box<dyn Edge>]) -> Result<Report, String> 
             history.push(&p);
             *rep.per_hook.entry(HOOK_NAMES[hook]).or_default() += 1;
             for (i, e) in edges.iter_mut().enumerate() {
-                if !usable[i] {
+                if !ready[i] {
                     continue;
                 }
+                let t = &mut rep.edges[i];
                 match e.check(&rs, &p)? {
-                    Check::Agree => rep.edges[i].1 += 1,
-                    Check::Skip(why) => *rep.edges[i].3.entry(why).or_default() += 1,
+                    Check::Agree => t.agree += 1,
+                    Check::Skip(why) => *t.skipped.entry(why).or_default() += 1,
                     Check::Disagree(text) => {
-                        rep.edges[i].2 += 1;
-                        save(cfg, r, k, e.name(), &rs, &text)?;
+                        t.disagree += 1;
+                        save(cfg, r, &k.to_string(), e.tag(), e.name(), &rs, &text)?;
                     }
                 }
             }
         }
     }
-    rep.coverage = edges.iter().map(|e| (e.name(), e.coverage())).collect();
+    for (t, e) in rep.edges.iter_mut().zip(edges.iter()) {
+        t.coverage = e.coverage();
+    }
     rep.secs = started.elapsed().as_secs_f64();
     Ok(rep)
 }
 
-fn save(cfg: &Config, r: u64, k: u64, edge: &str, rs: &Loaded, text: &str) -> Result<(), String> {
+fn save(
+    cfg: &Config,
+    r: u64,
+    k: &str,
+    tag: &str,
+    edge: &str,
+    rs: &Loaded,
+    text: &str,
+) -> Result<(), String> {
     std::fs::create_dir_all(&cfg.out).map_err(|e| format!("{}: {e}", cfg.out.display()))?;
-    let base = cfg.out.join(format!("verdict-{}-{r}-{k}", cfg.seed));
+    let base = cfg.out.join(format!("verdict-{}-{r}-{k}-{tag}", cfg.seed));
     std::fs::write(base.with_extension("bin"), rs.blob(4)).map_err(|e| e.to_string())?;
     let full = format!(
         "{edge}: seed {} ruleset {r} packet {k}\nblob: {} (SET_REPLACE for a fresh namespace)\n{text}",
@@ -562,6 +616,9 @@ fn save(cfg: &Config, r: u64, k: u64, edge: &str, rs: &Loaded, text: &str) -> Re
 pub fn main(args: impl Iterator<Item = String>) -> Result<bool, String> {
     let cfg = parse(args)?;
     let mut edges: Vec<Box<dyn Edge>> = vec![Box::new(KernelEdge::new()?)];
+    if cfg.bpf {
+        edges.push(Box::new(bpf::BpfEdge::new()?));
+    }
     let rep = run(&cfg, &mut edges)?;
     rep.print(&cfg);
     Ok(rep.disagreements() == 0)

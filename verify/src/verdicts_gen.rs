@@ -126,6 +126,9 @@ struct G<'a> {
     /// This ruleset may use conntrack matches (a third do: with conntrack on, the kernel
     /// reassembles fragments before the filter hooks, so the others carry the fragments).
     allow_ct: bool,
+    /// Half the rulesets keep to what the BPF code generator implements (no QUEUE, MARK,
+    /// REJECT, mac, conntrack --ctstatus or SNAT/DNAT states), so edge (a) runs them too.
+    bpf_only: bool,
     marks: Vec<u32>,
     ports_pool: Vec<u16>,
 }
@@ -472,9 +475,14 @@ impl G<'_> {
     }
 
     fn conntrack(&mut self) -> Conntrack {
+        let options: &[u16] = if self.bpf_only {
+            &[1, 1 << 12]
+        } else {
+            &[1, 1 << 12, 1 << 6]
+        };
         let mut flags = 0u16;
         while flags == 0 {
-            for f in [1u16, 1 << 12, 1 << 6] {
+            for &f in options {
                 if self.p(1, 2) {
                     flags |= f;
                 }
@@ -486,9 +494,14 @@ impl G<'_> {
                 inv |= f;
             }
         }
+        let bits: &[u16] = if self.bpf_only {
+            &[1, 2, 4, 8, 256]
+        } else {
+            &[1, 2, 4, 8, 256, 64]
+        };
         let mut state = 0u16;
         while state == 0 {
-            for b in [1u16, 2, 4, 8, 256, 64] {
+            for &b in bits {
                 if self.p(1, 3) {
                     state |= b;
                 }
@@ -559,7 +572,7 @@ impl G<'_> {
                         comment: format!("rule {}", self.below(1000)).into_bytes(),
                     }),
                 ),
-                7 => {
+                7 if !self.bpf_only => {
                     let srcaddr = if self.p(2, 3) {
                         INPUTS[self.below(2)].1
                     } else {
@@ -640,12 +653,12 @@ impl G<'_> {
                     }),
                 )
             }
-            82..=90 => {
+            82..=90 if !self.bpf_only => {
                 let mark = self.mark_value();
                 let mask = *self.rng.pick(&[u32::MAX, 0, 0xFF, 0xFFFF_0000]);
                 ext_target("MARK", 2, TargetValue::Mark(MarkTarget { mark, mask }))
             }
-            91..=96 => {
+            91..=96 if !self.bpf_only => {
                 // icmp-port-unreachable, or tcp-reset where the kernel allows it.
                 let tcp = rule.ip.proto == 6 && !rule.ip.inv.proto;
                 // enum ipt_reject_with: 4 (echo-reply) is refused, 7 (tcp-reset) needs -p tcp.
@@ -656,7 +669,7 @@ impl G<'_> {
                 };
                 ext_target("REJECT", 0, TargetValue::Reject(Reject { with }))
             }
-            97 | 98 => ChainTarget::Queue,
+            97 | 98 if !self.bpf_only => ChainTarget::Queue,
             _ => ChainTarget::Accept,
         }
     }
@@ -674,10 +687,12 @@ impl G<'_> {
 /// A random filter ruleset: up to `max_rules` rules per chain, up to 4 user chains.
 pub fn ruleset(rng: &mut Rng, max_rules: usize) -> Generated {
     let allow_ct = rng.chance(1, 3);
+    let bpf_only = rng.chance(1, 2);
     let mut g = G {
         rng,
         h: Hints::default(),
         allow_ct,
+        bpf_only,
         marks: Vec::new(),
         ports_pool: vec![0, 1, 22, 53, 80, 443, 1023, 1024, 65535],
     };
