@@ -4,8 +4,8 @@
 //!
 //! ```text
 //!   (b) core::eval  vs  the kernel's iptables   -- KernelEdge: the lab's namespaces
-//!   (a) core::eval  vs  generated BPF           -- BPF_PROG_TEST_RUN (when codegen lands)
-//!   (c) attached BPF vs  the kernel's counters   -- traffic in the lab (when codegen lands)
+//!   (a) core::eval  vs  generated BPF           -- BpfEdge: BPF_PROG_TEST_RUN
+//!   (c) attached BPF vs  the kernel's iptables   -- AttachedEdge: two labs, same packets
 //! ```
 //!
 //! For every ruleset the edges load the same SET_REPLACE blob; for every packet they report
@@ -63,7 +63,7 @@ pub struct Config {
     pub out: PathBuf,
     /// Print each disagreement to stderr.
     pub verbose: bool,
-    /// Run edge (a) too (the generated BPF under BPF_PROG_TEST_RUN).
+    /// Run edges (a) and (c) too (the generated BPF under BPF_PROG_TEST_RUN, and attached).
     pub bpf: bool,
 }
 
@@ -618,6 +618,7 @@ pub fn main(args: impl Iterator<Item = String>) -> Result<bool, String> {
     let mut edges: Vec<Box<dyn Edge>> = vec![Box::new(KernelEdge::new()?)];
     if cfg.bpf {
         edges.push(Box::new(bpf::BpfEdge::new()?));
+        edges.push(Box::new(bpf::AttachedEdge::new()?));
     }
     let rep = run(&cfg, &mut edges)?;
     rep.print(&cfg);

@@ -17,8 +17,12 @@
 //! Rulesets with an extension the code generator does not implement are not taken (counted
 //! by extension); a program the verifier refuses, or any other failure to load a table the
 //! kernel accepted, is a failure of the edge.
+//!
+//! Edge (c), [`AttachedEdge`], is here too: the same programs attached in a lab
+//! ([`super::kernel`]) against the kernel's iptables in another.
 
 use super::gen::{TestPacket, OUT};
+use super::kernel::Lab;
 use super::{hex, predicted, Check, Edge, LoadResult, Loaded};
 use bpfilter_core::codegen::CompileError;
 use bpfilter_core::eval::{Ct, EvalState, Evaluator, Input, Skb, Verdict};
@@ -43,18 +47,41 @@ pub struct BpfEdge {
     coverage: BTreeMap<String, u64>,
 }
 
+/// Loader options for the running kernel (its BTF).
+pub(super) fn loader_options() -> Result<LoaderOptions, String> {
+    let compile = host_compile_options().map_err(|e| format!("code generator: {e}"))?;
+    Ok(LoaderOptions {
+        compile,
+        // Not 0: umh::sys::bpf passes a log buffer whatever the level, and the kernel
+        // refuses a buffer with level 0 (EINVAL, reported as "no netfilter programs"). A
+        // refused program is reloaded with the full log anyway.
+        log_level: bpfilter_umh::sys::bpf::LOG_STATS,
+    })
+}
+
+/// What a failed load means for an edge: the code generator's documented refusals are not
+/// taken; anything else on a table the kernel accepts is a failure.
+pub(super) fn load_outcome(e: LoaderError, rs: &Loaded) -> LoadResult {
+    match e {
+        LoaderError::Compile(c) => match refusal(&c) {
+            Some(why) => LoadResult::Skip(why),
+            None => LoadResult::Fail(format!(
+                "the code generator refused a table the kernel takes: {c}\nruleset:\n{}",
+                rs.save
+            )),
+        },
+        e => LoadResult::Fail(format!(
+            "loading the generated programs failed: {e}\nruleset:\n{}",
+            rs.save
+        )),
+    }
+}
+
 impl BpfEdge {
     /// Compile options for the running kernel (its BTF).
     pub fn new() -> Result<BpfEdge, String> {
-        let compile = host_compile_options().map_err(|e| format!("code generator: {e}"))?;
         Ok(BpfEdge {
-            opts: LoaderOptions {
-                compile,
-                // Not 0: umh::sys::bpf passes a log buffer whatever the level, and the
-                // kernel refuses a buffer with level 0 (EINVAL, reported as "no netfilter
-                // programs"). A refused program is reloaded with the full log anyway.
-                log_level: bpfilter_umh::sys::bpf::LOG_STATS,
-            },
+            opts: loader_options()?,
             loaded: None,
             state: None,
             counters: Vec::new(),
@@ -90,7 +117,7 @@ impl BpfEdge {
 }
 
 /// Why the code generator refuses a table, grouped by extension (entry numbers left out).
-fn refusal(e: &CompileError) -> Option<String> {
+pub(super) fn refusal(e: &CompileError) -> Option<String> {
     match e {
         CompileError::UnsupportedMatch { name, .. } => Some(format!("codegen: no match {name}")),
         CompileError::UnsupportedTarget { name, .. } => Some(format!("codegen: no target {name}")),
@@ -124,17 +151,7 @@ impl Edge for BpfEdge {
                 self.loaded_at = Instant::now();
                 Ok(LoadResult::Ready)
             }
-            Err(LoaderError::Compile(e)) => Ok(match refusal(&e) {
-                Some(why) => LoadResult::Skip(why),
-                None => LoadResult::Fail(format!(
-                    "the code generator refused a table the kernel takes: {e}\nruleset:\n{}",
-                    rs.save
-                )),
-            }),
-            Err(e) => Ok(LoadResult::Fail(format!(
-                "loading the generated programs failed: {e}\nruleset:\n{}",
-                rs.save
-            ))),
+            Err(e) => Ok(load_outcome(e, rs)),
         }
     }
 
@@ -202,6 +219,98 @@ impl Edge for BpfEdge {
             }
             Err(e) => {
                 let _ = writeln!(text, "eval: error: {e}");
+            }
+        }
+        let _ = writeln!(text, "ruleset:\n{}", rs.save);
+        Ok(Check::Disagree(text))
+    }
+}
+
+/// Edge (c): the generated programs attached in a lab of their own, against the kernel's
+/// iptables in another, on the same real packets: per-rule counters, whether the packet was
+/// accepted, the mark after filter. Both labs are built alike (marks, conntrack probes), so
+/// the two enforcers see the same packets with the same facts.
+pub struct AttachedEdge {
+    kernel: Lab,
+    bpf: Lab,
+    opts: LoaderOptions,
+    coverage: BTreeMap<String, u64>,
+}
+
+impl AttachedEdge {
+    /// Build both labs.
+    pub fn new() -> Result<AttachedEdge, String> {
+        Ok(AttachedEdge {
+            kernel: Lab::new()?,
+            bpf: Lab::new()?,
+            opts: loader_options()?,
+            coverage: BTreeMap::new(),
+        })
+    }
+}
+
+impl Edge for AttachedEdge {
+    fn name(&self) -> &'static str {
+        "attached BPF vs kernel (c)"
+    }
+
+    fn tag(&self) -> &'static str {
+        "c"
+    }
+
+    fn coverage(&self) -> Vec<(String, u64)> {
+        self.coverage.iter().map(|(k, v)| (k.clone(), *v)).collect()
+    }
+
+    fn load(&mut self, rs: &Loaded) -> Result<LoadResult, String> {
+        if let Err(errno) = self.kernel.load(|n| rs.blob(n), rs.uses_ct)? {
+            return Ok(LoadResult::Skip(format!(
+                "the kernel refused it (errno {errno})"
+            )));
+        }
+        Ok(
+            match self.bpf.load_bpf(&rs.table, &self.opts, rs.uses_ct)? {
+                Ok(()) => LoadResult::Ready,
+                Err(e) => load_outcome(e, rs),
+            },
+        )
+    }
+
+    fn check(&mut self, rs: &Loaded, p: &TestPacket) -> Result<Check, String> {
+        let k = self.kernel.send(p)?;
+        let b = self.bpf.send(p)?;
+        if !k.delivered && !b.delivered {
+            return Ok(Check::Skip("never reached the hook"));
+        }
+        if k.delivered == b.delivered
+            && k.filter == b.filter
+            && k.accepted == b.accepted
+            && k.mark == b.mark
+        {
+            let what = if k.accepted { "accepted" } else { "dropped" };
+            *self.coverage.entry(what.to_string()).or_default() += 1;
+            return Ok(Check::Agree);
+        }
+        let mut text = String::new();
+        let _ = writeln!(
+            text,
+            "hook {} indev {:?} outdev {:?}\npacket as sent: {}\npacket at hook: {}",
+            HOOK_NAMES[p.hook],
+            p.indev(),
+            p.outdev(),
+            hex(&p.bytes),
+            hex(&p.at_hook())
+        );
+        for (who, o) in [("kernel", &k), ("bpf", &b)] {
+            let _ = writeln!(
+                text,
+                "{who}: delivered {} ct {:?} status {:#x} accepted {} mark {:?}",
+                o.delivered, o.ct, o.ct_status, o.accepted, o.mark
+            );
+            for (i, &(pk, by)) in o.filter.iter().enumerate() {
+                if pk != 0 || by != 0 {
+                    let _ = writeln!(text, "  entry {i}: +{pk} packets +{by} bytes");
+                }
             }
         }
         let _ = writeln!(text, "ruleset:\n{}", rs.save);

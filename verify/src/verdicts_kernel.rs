@@ -28,6 +28,10 @@
 //!   rules before it (`-m mark --mark 2^b/2^b`, no target) read the mark filter left on it
 //!   bit by bit, so a `MARK` target's effect is compared too.
 //!
+//! In BPF mode ([`Lab::load_bpf`], edge (c)) the generated programs are attached at filter's
+//! priority instead, filter keeps its empty chains, and the per-rule counters are read from
+//! the programs' counters map; everything else is the same.
+//!
 //! Packets the namespace itself makes (TCP resets, ICMP errors, REJECT's replies) would cross
 //! OUTPUT: `raw` (-300) drops every packet without a user socket (`! --uid-owner 0`) first.
 //! With conntrack on, raw also untracks the packets whose IP id has bits 3 and 4 set.
@@ -35,6 +39,8 @@
 use super::gen::{in_link, out_iface, TestPacket, FWD, IN, INPUTS, MARKS, OUT, OUTPUTS};
 use bpfilter_core::blob::Entries;
 use bpfilter_core::eval::Ct;
+use bpfilter_core::ir::Table;
+use bpfilter_umh::loader::{load_table, Attachment, LoadedTable, LoaderError, LoaderOptions};
 use bpfilter_umh::sys::ipt::IptSocket;
 use bpfilter_umh::sys::netns::NetNs;
 use std::io::Write;
@@ -94,6 +100,18 @@ struct Tns {
     /// Entry index ranges of the hook's chain in mangle, and its policy index in security.
     mangle_chain: (usize, usize),
     security_policy: usize,
+    /// In BPF mode: the generated programs (attached here) whose counters stand for filter's.
+    bpf: Option<(LoadedTable, Attachment)>,
+}
+
+impl Tns {
+    /// The per-rule counters of whatever enforces the ruleset here.
+    fn rule_counters(&self) -> Result<Counters, String> {
+        match &self.bpf {
+            Some((t, _)) => t.counters().map_err(|e| format!("BPF counters: {e}")),
+            None => read_counters(&self.ipt, "filter"),
+        }
+    }
 }
 
 /// The whole lab. Dropping it closes every socket and namespace handle: the namespaces vanish.
@@ -346,6 +364,7 @@ impl Lab {
                 security: Vec::new(),
                 mangle_chain,
                 security_policy,
+                bpf: None,
             };
             tns.set_mangle(false)?;
             tns.mangle = read_counters(&tns.ipt, "mangle")?;
@@ -395,6 +414,38 @@ impl Lab {
         Ok(Ok(()))
     }
 
+    /// BPF mode: compile `table`, load and attach its programs in every namespace (one
+    /// loaded table per namespace, as each kernel table has its own limit state); filter
+    /// keeps its empty chains. `Ok(Err(why))` if the code generator refuses the table.
+    pub fn load_bpf(
+        &mut self,
+        table: &Table,
+        opts: &LoaderOptions,
+        uses_ct: bool,
+    ) -> Result<Result<(), LoaderError>, String> {
+        for tns in &mut self.t {
+            // Detach the previous ruleset's programs first: both would run otherwise.
+            tns.bpf = None;
+            let loaded = match load_table(table, opts) {
+                Ok(l) => l,
+                Err(e) => return Ok(Err(e)),
+            };
+            let attached = match loaded.attach(Some(&tns.ns)) {
+                Ok(a) => a,
+                Err(e) => return Ok(Err(e)),
+            };
+            tns.bpf = Some((loaded, attached));
+            if tns.ct_probe != uses_ct {
+                tns.set_mangle(uses_ct)?;
+            }
+            tns.filter = tns.rule_counters()?;
+            tns.mangle = read_counters(&tns.ipt, "mangle")?;
+            tns.security = read_counters(&tns.ipt, "security")?;
+        }
+        self.loaded_at = Instant::now();
+        Ok(Ok(()))
+    }
+
     /// Jiffies (HZ 250) since the ruleset was loaded.
     pub fn jiffies(&self) -> u64 {
         (self.loaded_at.elapsed().as_millis() / 4) as u64
@@ -433,7 +484,7 @@ impl Lab {
             std::thread::sleep(Duration::from_millis(5));
             mangle = read_counters(&tns.ipt, "mangle")?;
         }
-        let filter = read_counters(&tns.ipt, "filter")?;
+        let filter = tns.rule_counters()?;
         let security = read_counters(&tns.ipt, "security")?;
         let dm = delta(&mangle, &tns.mangle);
         let df = delta(&filter, &tns.filter);
