@@ -212,22 +212,34 @@ impl Backend for Baseline {
     }
 }
 
-/// bpfilter: the iptables-legacy blob of the same rules, compiled to one netfilter BPF program
-/// and linked at LOCAL_IN priority 0.
-///
-/// SLOT — NOT IMPLEMENTED YET: the code generator that turns a validated blob into a program
-/// does not exist yet, so this backend reports itself pending and the harness prints its rows
-/// as "n/a (codegen pending)". No numbers are produced for it. When the generator lands,
-/// `apply` becomes:
-///
-/// 1. the blob: [`Bpfilter::blob`] (iptables-legacy-restore into a scratch namespace, then
-///    `umh::capture::capture("filter")`), or built directly;
-/// 2. timed from here: `core::validate::validate_replace(blob, &FreshNamespace)`, codegen to
-///    `Vec<Insn>`, `Program::load_netfilter` (its `LoadStats` fill [`ProgStats`]), and
-///    `Link::netfilter(prog, {NFPROTO_IPV4, LOCAL_IN, priority 0})` inside `sb.ns`;
-/// 3. `hold` keeps the link; `hits` reads the per-rule counter map once it exists.
+/// bpfilter: the same `iptables-legacy-restore` input, run through `bpfilter exec` in the
+/// configuration's namespace, so the rules are validated, compiled to netfilter BPF programs
+/// and linked at LOCAL_IN priority 0 exactly as a user gets them. The apply time is that whole
+/// command. The pinned links are then taken over by [`Applied::hold`] (and the pins removed),
+/// so dropping the configuration detaches them. Program figures come from loading the same
+/// table's programs once more without attaching them.
 #[derive(Debug)]
 pub struct Bpfilter;
+
+/// The `bpfilter` binary: `$BPFILTER`, or beside this executable (`target/release/`).
+fn bpfilter_bin() -> Result<std::path::PathBuf, BenchError> {
+    if let Some(p) = std::env::var_os("BPFILTER") {
+        return Ok(p.into());
+    }
+    let exe = std::env::current_exe().map_err(|e| BenchError(format!("current_exe: {e}")))?;
+    let p = exe
+        .parent()
+        .map(|d| d.join("bpfilter"))
+        .ok_or_else(|| BenchError("no directory for the bpfilter binary".into()))?;
+    if p.is_file() {
+        Ok(p)
+    } else {
+        Err(BenchError(format!(
+            "{} not found: build it with `cargo build --release -p bpfilter-umh` or set BPFILTER",
+            p.display()
+        )))
+    }
+}
 
 impl Bpfilter {
     /// The SET_REPLACE blob iptables-legacy sends for `rules`, captured from a scratch
@@ -240,21 +252,113 @@ impl Bpfilter {
             .run(|| bpfilter_umh::capture::capture("filter"))??;
         Ok(blob)
     }
+
+    /// Load (not attach) the table's programs to read the kernel's figures for LOCAL_IN.
+    fn stats(rules: &RuleSet) -> Result<ProgStats, BenchError> {
+        use bpfilter_core::validate::{validate_replace, FreshNamespace};
+        let blob = Self::blob(rules)?;
+        let n = bpfilter_umh::capture::num_counters(&blob);
+        let v = validate_replace(&blob, &FreshNamespace { current_entries: n })
+            .map_err(|e| BenchError(format!("validate: {e}")))?;
+        let table = bpfilter_core::ir::Table::from_validated(&v)
+            .map_err(|e| BenchError(format!("ir: {e:?}")))?;
+        let opts = bpfilter_umh::loader::LoaderOptions {
+            compile: bpfilter_umh::loader::host_compile_options()
+                .map_err(|e| BenchError(format!("{e}")))?,
+            log_level: bpfilter_umh::sys::bpf::LOG_STATS,
+        };
+        let loaded = bpfilter_umh::loader::load_table(&table, &opts)
+            .map_err(|e| BenchError(format!("{e}")))?;
+        let h = loaded
+            .hook(usize::try_from(NF_INET_LOCAL_IN).unwrap_or(1))
+            .ok_or_else(|| BenchError("no LOCAL_IN program".into()))?;
+        Ok(ProgStats {
+            insns: h.stats.insn_cnt,
+            verified_insns: h.stats.verified_insns,
+            jited_len: h.stats.jited_len,
+            load_time: h.stats.load_time,
+        })
+    }
 }
+
+static APPLIES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 impl Backend for Bpfilter {
     fn name(&self) -> &'static str {
         "bpfilter"
     }
 
-    fn pending(&self) -> Option<&'static str> {
-        Some("codegen pending")
-    }
-
-    fn apply(&self, _sb: &Sandbox, _rules: &RuleSet) -> Result<Applied, BenchError> {
-        Err(BenchError(
-            "bpfilter backend: code generator pending (see the slot's doc)".into(),
-        ))
+    fn apply(&self, sb: &Sandbox, rules: &RuleSet) -> Result<Applied, BenchError> {
+        use std::io::Write;
+        let bin = bpfilter_bin()?;
+        let n = APPLIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tag = format!("bpfbench{}_{n}", std::process::id());
+        let state = std::env::temp_dir().join(&tag);
+        let pins = std::path::Path::new("/sys/fs/bpf").join(&tag);
+        let text = rules.iptables_restore();
+        let mut cmd = std::process::Command::new(&bin);
+        cmd.args(["exec", "-q", "--state-dir"])
+            .arg(&state)
+            .arg("--pin-dir")
+            .arg(&pins)
+            .args(["--", "iptables-legacy-restore", "-w"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        sb.ns.command(&mut cmd)?;
+        let start = Instant::now();
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| BenchError(format!("{}: {e}", bin.display())))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin
+                .write_all(text.as_bytes())
+                .map_err(|e| BenchError(format!("bpfilter exec stdin: {e}")))?;
+        }
+        let out = child
+            .wait_with_output()
+            .map_err(|e| BenchError(format!("bpfilter exec: {e}")))?;
+        let apply_time = start.elapsed();
+        let take_links = || -> Result<Vec<Link>, BenchError> {
+            let mut hold = Vec::new();
+            for ns_dir in std::fs::read_dir(&pins)
+                .map_err(|e| BenchError(format!("{}: {e}", pins.display())))?
+            {
+                let dir = ns_dir
+                    .map_err(|e| BenchError(e.to_string()))?
+                    .path()
+                    .join("filter");
+                for h in 0..5 {
+                    if let Ok(l) = Link::from_pinned(&dir.join(format!("link_{h}"))) {
+                        hold.push(l);
+                    }
+                }
+            }
+            Ok(hold)
+        };
+        let hold = if out.status.success() {
+            take_links()
+        } else {
+            Ok(Vec::new())
+        };
+        // The links now live in `hold` only: dropping the configuration detaches them.
+        let _ = std::fs::remove_dir_all(&pins);
+        let _ = std::fs::remove_dir_all(&state);
+        if !out.status.success() {
+            return Err(BenchError(format!(
+                "bpfilter exec -- iptables-legacy-restore: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        let hold = hold?;
+        if hold.is_empty() {
+            return Err(BenchError("bpfilter attached no links".into()));
+        }
+        Ok(Applied {
+            apply_time,
+            prog: Some(Self::stats(rules)?),
+            hold,
+        })
     }
 }
 

@@ -172,7 +172,16 @@ fn attach_is_all_or_none() {
         .expect("thread")
         .expect("blocking link");
     let err = loaded.attach(Some(&ns)).expect_err("FORWARD is taken");
-    assert!(matches!(err, LoaderError::Bpf(_)), "{err}");
+    assert!(
+        matches!(
+            err,
+            LoaderError::PriorityTaken {
+                hook: NF_INET_FORWARD,
+                priority: 0
+            }
+        ),
+        "{err}"
+    );
     let flows = ns
         .run(|| {
             netns::link_up("lo").expect("lo");
@@ -199,4 +208,51 @@ fn attach_is_all_or_none() {
         .expect("thread");
     assert!(!flows, "INPUT drops UDP once attached");
     att.detach().expect("detach");
+}
+
+/// LOG writes one event per logged packet into the ring buffer. There is no consumer yet
+/// (user space needs an mmap of the ring), so a second program asks the kernel how many
+/// bytes are waiting (`bpf_ringbuf_query(BPF_RB_AVAIL_DATA)`): one 8-byte record header
+/// plus the event per packet.
+#[test]
+fn log_emits_one_event_per_logged_packet() {
+    use bpfilter_core::codegen::compile_log::EVENT_SIZE;
+    use bpfilter_core::codegen::Cond;
+    let (_, l) = load(&format!(
+        "{HEAD}-A INPUT -p udp --dport 5 -j LOG --log-prefix \"x \"\n-A INPUT -p udp -j DROP\nCOMMIT\n"
+    ));
+    let ring = l
+        .maps
+        .log
+        .as_ref()
+        .expect("a log ring buffer")
+        .fd()
+        .as_raw();
+    let waiting = |events: u32| {
+        let want = i32::try_from(events * (8 + EVENT_SIZE)).expect("size");
+        let mut b = Builder::new();
+        let yes = b.new_label();
+        b.ld_map_fd(Reg::R1, ring)
+            .mov64(Reg::R2, 0)
+            .call_helper(134)
+            .jmp_if(Cond::Eq, Reg::R0, want, yes)
+            .ret(0)
+            .bind(yes)
+            .ret(1);
+        let (p, _) = Program::load_netfilter(&b.finish().expect("finish"), &LoadOptions::default())
+            .expect("query program");
+        let pkt = Ip::new([1, 1, 1, 1], [2, 2, 2, 2], UDP).packet(&udp(1, 2, b"x"));
+        loader::test_run_packet(&p, bpfilter_core::uapi::NF_INET_LOCAL_OUT, &pkt, 1)
+            .expect("run")
+            .retval
+            == 1
+    };
+    assert!(waiting(0));
+    let logged = Ip::new([1, 1, 1, 1], [2, 2, 2, 2], UDP).packet(&udp(1, 5, b"x"));
+    let other = Ip::new([1, 1, 1, 1], [2, 2, 2, 2], UDP).packet(&udp(1, 6, b"x"));
+    for _ in 0..3 {
+        expect(&l, IN, &logged, DROP, &[0, 1], "LOG then DROP");
+    }
+    expect(&l, IN, &other, DROP, &[1], "not logged");
+    assert!(waiting(3), "three events of {} bytes waiting", EVENT_SIZE);
 }

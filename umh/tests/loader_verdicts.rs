@@ -565,3 +565,74 @@ fn shared_chains_become_subprograms() {
     );
     expect(&l, IN, &u([10, 0, 2, 7], 9), DROP, &[3], "after the jumps");
 }
+
+/// A 2,500-rule chain jumped to once is inlined: its RETURNs and the rule's miss path jump
+/// over thousands of slots through the far-jump proxies.
+#[test]
+fn long_inlined_chain() {
+    let mut text = String::from(
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:big - [0:0]\n\
+         -A INPUT -p udp --dport 9 -j big\n-A INPUT -p udp --dport 9 -j DROP\n",
+    );
+    for i in 0..2500 {
+        text.push_str(&format!(
+            "-A big -s 12.{}.{}.0/24 -j RETURN\n",
+            i / 250,
+            i % 250
+        ));
+    }
+    text.push_str("-A big -s 13.0.0.0/8 -j ACCEPT\nCOMMIT\n");
+    let (t, l) = load(&text);
+    // 0, 1 INPUT rules, 2 policy, 3 FORWARD, 4 OUTPUT, 5 ERROR big, 6..=2505 RETURNs,
+    // 2506 ACCEPT, 2507 big's RETURN tail, 2508 end marker.
+    assert_eq!(t.entries.len(), 2509);
+    let input = l.hook(IN).expect("INPUT");
+    assert_eq!(input.compiled.stats.inlined_calls, 1);
+    // Far beyond a 16-bit jump over the chain.
+    assert!(
+        input.compiled.insns.len() > 40_000,
+        "{}",
+        input.compiled.insns.len()
+    );
+    let u = |src: [u8; 4], dport| Ip::new(src, [2, 2, 2, 2], UDP).packet(&udp(1, dport, b"x"));
+    expect(
+        &l,
+        IN,
+        &u([12, 0, 0, 1], 9),
+        DROP,
+        &[0, 6, 1],
+        "RETURN from the chain's start",
+    );
+    expect(
+        &l,
+        IN,
+        &u([12, 9, 249, 1], 9),
+        DROP,
+        &[0, 2505, 1],
+        "RETURN from its end",
+    );
+    expect(
+        &l,
+        IN,
+        &u([13, 1, 1, 1], 9),
+        ACCEPT,
+        &[0, 2506],
+        "ACCEPT inside",
+    );
+    expect(
+        &l,
+        IN,
+        &u([14, 1, 1, 1], 9),
+        DROP,
+        &[0, 2507, 1],
+        "the chain's RETURN tail",
+    );
+    expect(
+        &l,
+        IN,
+        &u([12, 0, 0, 1], 8),
+        ACCEPT,
+        &[2],
+        "miss path over the chain",
+    );
+}

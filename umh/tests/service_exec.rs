@@ -19,7 +19,13 @@ impl Enforcer for Book {
     fn supports(&self, _: Kind, _: &[u8], _: u8) -> bool {
         true
     }
-    fn apply(&mut self, table: &Table, _: &[u8]) -> Result<(), ApplyError> {
+    fn apply(
+        &mut self,
+        table: &Table,
+        _: &[u8],
+        commit: &mut dyn FnMut() -> Result<(), ApplyError>,
+    ) -> Result<(), ApplyError> {
+        commit()?;
         if table.entries.len() > 7 {
             return Err(ApplyError {
                 errno: Errno::ENOENT,

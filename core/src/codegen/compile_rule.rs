@@ -918,3 +918,22 @@ pub(crate) fn limit_count(rule: &Rule) -> u32 {
         .count();
     u32::try_from(n).unwrap_or(u32::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Figures of xt_limit.c: CREDITS_PER_JIFFY is 128 at HZ=250 (HZ * CPJ = 32000), 32 at
+    /// HZ=1000, 256 at HZ=100.
+    #[test]
+    fn limit_credits_as_the_kernel_computes_them() {
+        assert_eq!(credits_per_jiffy(250), 128);
+        assert_eq!(credits_per_jiffy(1000), 32);
+        assert_eq!(credits_per_jiffy(100), 256);
+        // 1/s: avg = XT_LIMIT_SCALE.
+        assert_eq!(user2credits(10_000, 250), 32_000);
+        // 3/min: avg = 200000 is past 0xFFFFFFFF / 32000, so the kernel divides first.
+        assert_eq!(user2credits(200_000, 250), 640_000);
+        assert_eq!(user2credits(1, 250), 3);
+    }
+}

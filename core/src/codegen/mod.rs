@@ -1,5 +1,7 @@
 //! BPF code generation: instructions, a typed builder with symbolic labels, a disassembler,
-//! and the conventions every generated netfilter program follows.
+//! the conventions every generated netfilter program follows, and the compiler from an
+//! [`crate::ir::Table`] to one program per hook ([`compile`], [`compile_table`]; its own
+//! frame layout and register use are documented in `compile_emit`).
 //!
 //! # Program shape
 //!

@@ -10,14 +10,29 @@ use crate::capture;
 use crate::loader::{self, LoadedTable, LoaderError, LoaderOptions};
 use crate::sys::bpf::LOG_STATS;
 use crate::sys::netns::NetNs;
-use bpfilter_core::codegen::{compile_table, disasm, CompileError, CompiledProgram};
+use bpfilter_core::codegen::{compile_table, CompileError};
 use bpfilter_core::ir::Table;
 use bpfilter_core::uapi::{cstr, table_by_name, HOOK_NAMES};
 use bpfilter_core::validate::{validate_replace, FreshNamespace};
-use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
+
+/// `println!` that ignores a closed stdout (`bpfilter compile FILE | head` must not panic).
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
+/// `print!` that ignores a closed stdout.
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($t)*);
+    }};
+}
 
 /// `bpfilter compile --help`.
 pub const HELP: &str = "\
@@ -118,27 +133,6 @@ pub fn loader_options() -> Result<LoaderOptions, LoaderError> {
     })
 }
 
-/// `disasm` with a `; entry N` line where each entry's code starts.
-pub fn annotated_disasm(p: &CompiledProgram) -> String {
-    let text = disasm(&p.insns);
-    let mut out = String::new();
-    for line in text.lines() {
-        let pc = line
-            .trim_start()
-            .split(':')
-            .next()
-            .and_then(|n| n.parse::<usize>().ok());
-        if let Some(pc) = pc {
-            for s in p.spans.iter().filter(|s| s.start == pc) {
-                let _ = writeln!(out, "; entry {}", s.entry);
-            }
-        }
-        out.push_str(line);
-        out.push('\n');
-    }
-    out
-}
-
 /// One line about a loaded hook.
 pub fn describe(table: &str, h: &loader::LoadedHook) -> String {
     let s = &h.stats;
@@ -173,40 +167,40 @@ fn report(input: &Input, opts: &LoaderOptions, show: bool) -> Result<bool, Strin
         Err(
             e @ (CompileError::UnsupportedMatch { .. } | CompileError::UnsupportedTarget { .. }),
         ) => {
-            println!("{name}: not compiled: {e}");
+            outln!("{name}: not compiled: {e}");
             return Ok(false);
         }
         Err(e) => return Err(format!("{name}: cannot compile: {e}")),
     };
     if show {
         for p in &programs {
-            println!(
+            outln!(
                 "--- {name} {} ---",
                 HOOK_NAMES.get(p.hook).copied().unwrap_or("?")
             );
-            print!("{}", annotated_disasm(p));
+            out!("{}", p.disasm());
         }
     }
     match loader::load_programs(t, programs, opts) {
         Ok(LoadedTable { hooks, .. }) => {
             for h in &hooks {
-                println!("{}", describe(name, h));
+                outln!("{}", describe(name, h));
             }
             Ok(true)
         }
         Err(LoaderError::Verifier { hook, errno, log }) => {
-            println!(
+            outln!(
                 "{name} {}: verifier REJECTED the program ({})",
                 HOOK_NAMES.get(hook).copied().unwrap_or("?"),
                 std::io::Error::from_raw_os_error(errno)
             );
-            println!("--- verifier log ---\n{log}");
+            outln!("--- verifier log ---\n{log}");
             Ok(false)
         }
         Err(LoaderError::Compile(
             e @ (CompileError::UnsupportedMatch { .. } | CompileError::UnsupportedTarget { .. }),
         )) => {
-            println!("{name}: not compiled: {e}");
+            outln!("{name}: not compiled: {e}");
             Ok(false)
         }
         Err(e) => Err(format!("{name}: {e}")),
@@ -220,7 +214,7 @@ pub fn main(args: &[String]) -> ExitCode {
     for a in args {
         match a.as_str() {
             "-h" | "--help" => {
-                print!("{HELP}");
+                out!("{HELP}");
                 return ExitCode::SUCCESS;
             }
             "--disasm" => show = true,

@@ -103,9 +103,11 @@ pub fn main(args: Vec<String>) -> ExitCode {
         // Saved tables whose programs are not pinned any more (a reboot, a cleaned bpffs)
         // are put back into force before anything else is served.
         for (t, masks) in tables.tables() {
-            if enforcer.counters(t.name.as_str()).is_empty() {
+            if enforcer.counters(t.name.as_str()).is_empty()
+                || enforcer.needs_repair(t.name.as_str())
+            {
                 enforcer
-                    .apply(t, masks)
+                    .apply(t, masks, &mut || Ok(()))
                     .map_err(|e| std::io::Error::other(e.message))?;
             }
         }
@@ -113,7 +115,6 @@ pub fn main(args: Vec<String>) -> ExitCode {
     });
     let mut svc = Service::new(factory);
     svc.verbosity = verbosity;
-    svc.state_root = Some(state);
     let exec = match Exec::new(&cmd) {
         Ok(e) => e,
         Err(e) => {

@@ -16,6 +16,22 @@ use bpfilter_core::uapi::{HOOK_NAMES, NF_INET_NUMHOOKS};
 use std::path::Path;
 use std::process::ExitCode;
 
+/// `println!` that ignores a closed stdout (`bpfilter compile FILE | head` must not panic).
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
+/// `print!` that ignores a closed stdout.
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($t)*);
+    }};
+}
+
 /// `bpfilter test-run --help`.
 pub const HELP: &str = "\
 bpfilter test-run FILE --hook HOOK --packet HEX [--in IF] [--out IF] [--table NAME]
@@ -139,7 +155,7 @@ pub fn main(args: &[String]) -> ExitCode {
     let a = match parse(args) {
         Ok(Some(a)) => a,
         Ok(None) => {
-            print!("{HELP}");
+            out!("{HELP}");
             return ExitCode::SUCCESS;
         }
         Err(e) => {
@@ -179,7 +195,7 @@ fn run(a: &Args) -> Result<(), String> {
         ));
     }
     for d in &a.devices {
-        println!("note: {d} ignored: a test run's context has no devices (see --help)");
+        outln!("note: {d} ignored: a test run's context has no devices (see --help)");
     }
     let before = loaded.counters().map_err(|e| e.to_string())?;
     let out = loaded
@@ -191,7 +207,7 @@ fn run(a: &Args) -> Result<(), String> {
         1 => "ACCEPT",
         _ => "?",
     };
-    println!(
+    outln!(
         "{} {hook_name}: verdict {verdict} (program returned {})",
         table.name.as_str(),
         out.retval
@@ -203,7 +219,7 @@ fn run(a: &Args) -> Result<(), String> {
             continue;
         }
         let rule = table.entries.get(i);
-        println!(
+        outln!(
             "  entry {i}: +{dp} packet(s), +{} bytes, {}",
             f.1.wrapping_sub(b.1),
             rule.map(target_text).unwrap_or_default()
@@ -213,18 +229,18 @@ fn run(a: &Args) -> Result<(), String> {
         }
     }
     match decided {
-        Some(i) => println!("deciding entry: {i}"),
+        Some(i) => outln!("deciding entry: {i}"),
         None if out.retval == 0 => {
-            println!("deciding entry: none counted (a hotdrop: a match could not read its header)")
+            outln!("deciding entry: none counted (a hotdrop: a match could not read its header)")
         }
-        None => println!("deciding entry: none counted"),
+        None => outln!("deciding entry: none counted"),
     }
     if a.repeat > 1 {
         let t = loaded
             .test_run(a.hook, &a.packet, a.repeat)
             .map_err(|e| e.to_string())?;
-        println!("{} ns per run ({} runs)", t.duration_ns, a.repeat);
+        outln!("{} ns per run ({} runs)", t.duration_ns, a.repeat);
     }
-    println!("core::eval: not in this build yet");
+    outln!("core::eval: not in this build yet");
     Ok(())
 }

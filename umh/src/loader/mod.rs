@@ -53,6 +53,15 @@ pub enum LoaderError {
         /// What the kernel answered.
         errno: i32,
     },
+    /// Another hook function already sits at the table's priority on this hook (for the
+    /// filter table: typically iptables' own filter table, active in the namespace). The
+    /// kernel refuses a BPF link at a priority any other hook function uses (EBUSY).
+    PriorityTaken {
+        /// The hook.
+        hook: usize,
+        /// The priority.
+        priority: i32,
+    },
     /// The table's name has no netfilter priority bpfilter knows (nat is not supported).
     UnsupportedTable(String),
     /// Reading the kernel's BTF failed.
@@ -78,6 +87,13 @@ impl fmt::Display for LoaderError {
                 "this kernel cannot run netfilter BPF programs (BPF_PROG_TYPE_NETFILTER and \
                  netfilter links need Linux 6.4+ with CONFIG_NETFILTER_BPF_LINK): {}",
                 io::Error::from_raw_os_error(*errno)
+            ),
+            LoaderError::PriorityTaken { hook, priority } => write!(
+                f,
+                "another hook function already uses priority {priority} at {} in this network \
+                 namespace (the kernel's own iptables table?); the kernel allows one BPF link \
+                 per priority",
+                hook_name(*hook)
             ),
             LoaderError::UnsupportedTable(t) => {
                 write!(
@@ -402,6 +418,12 @@ impl LoadedTable {
                     {
                         return Err(LoaderError::NoNetfilterLinks { errno })
                     }
+                    Err(BpfError::Syscall { errno, .. }) if errno == libc::EBUSY => {
+                        return Err(LoaderError::PriorityTaken {
+                            hook: h.hook,
+                            priority,
+                        })
+                    }
                     Err(e) => return Err(LoaderError::Bpf(e)),
                 }
             }
@@ -467,4 +489,57 @@ pub fn test_run_packet(
         ctx: Some(&ctx),
         repeat,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A kernel without BPF_PROG_TYPE_NETFILTER fails the load before verifying anything:
+    /// EINVAL and an empty log. That must read as "no netfilter programs", not as a
+    /// verifier refusal; a real refusal keeps its log.
+    #[test]
+    fn missing_program_type_is_told_apart_from_a_refusal() {
+        let e = check_prog_support(
+            BpfError::Verifier {
+                errno: libc::EINVAL,
+                log: String::new(),
+                truncated: false,
+            },
+            1,
+        );
+        assert!(matches!(
+            e,
+            LoaderError::NoNetfilterLinks {
+                errno: libc::EINVAL
+            }
+        ));
+        assert!(e.to_string().contains("6.4"), "{e}");
+        let e = check_prog_support(
+            BpfError::Verifier {
+                errno: libc::EACCES,
+                log: "R5 !read_ok".into(),
+                truncated: false,
+            },
+            3,
+        );
+        assert!(
+            matches!(&e, LoaderError::Verifier { hook: 3, log, .. } if log.contains("R5")),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn priorities_are_the_kernels() {
+        assert_eq!(table_priority("filter"), Some(0));
+        assert_eq!(table_priority("raw"), Some(-300));
+        assert_eq!(table_priority("nat"), None);
+    }
+
+    /// CONFIG_HZ from the running kernel's config, when it is readable at all.
+    #[test]
+    fn hz_is_read_from_the_kernel_config() {
+        let hz = kernel_hz();
+        assert!([100, 250, 300, 1000].contains(&hz), "{hz}");
+    }
 }

@@ -16,9 +16,15 @@
 //! the old links go leaves the old ruleset in force and everything new closed.
 //!
 //! The kernel refuses two BPF netfilter links at the same (hook, priority) (EBUSY), so the
-//! new ruleset goes in at the other of two priorities, [`PRIORITIES`]: NF_IP_PRI_FILTER (0)
-//! and 1. Both sit where the filter table runs: after mangle (-150) and NAT destination
-//! (-100), before security (50) and NAT source (100).
+//! new ruleset goes in at a priority no link of the table holds, from [`PRIORITIES`]:
+//! NF_IP_PRI_FILTER (0), 1, 2. All sit where the filter table runs: after mangle (-150) and NAT
+//! destination (-100), before security (50) and NAT source (100).
+//!
+//! Killed mid-replace (`kill -9` of `bpfilter exec` or the daemon), the directories tell what
+//! happened: a `filter_new/` beside `filter/` is a replace the caller never saw succeed. The
+//! next enforcer moves it to `filter_stale/` (its links stay attached: never unfiltered), and
+//! [`BpfEnforcer::needs_repair`] asks for the saved table to be applied again, after which the
+//! stale links go too.
 
 use super::{ApplyError, Enforcer};
 use crate::loader::{self, LoaderError, LoaderOptions};
@@ -55,7 +61,7 @@ pub const SUPPORTED: &[(Kind, &str, u8)] = &[
 ];
 
 /// The two priorities a filter ruleset alternates between (see the module docs).
-pub const PRIORITIES: [i32; 2] = [0, 1];
+pub const PRIORITIES: [i32; 3] = [0, 1, 2];
 
 /// One table in force.
 struct Active {
@@ -63,6 +69,31 @@ struct Active {
     links: Vec<Link>,
     entries: usize,
     priority: i32,
+    /// Links of an interrupted replace (`TABLE_stale/`), and their priority.
+    stale: Vec<Link>,
+    stale_priority: Option<i32>,
+}
+
+/// `BPFILTER_TEST_REPLACE_PAUSE_MS`: sleep at the two crash-sensitive points of a replace
+/// (new links attached but not pinned; committed but the old links not retired), so the
+/// kill test (tests/e2e/kill_during_replace.sh) lands its `kill -9` inside those windows.
+fn test_pause() {
+    if let Some(ms) = std::env::var("BPFILTER_TEST_REPLACE_PAUSE_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
+}
+
+fn link_priority(l: &Link) -> Option<i32> {
+    l.info().ok().and_then(|i| i.netfilter).map(|n| n.priority)
+}
+
+fn pinned_links(dir: &Path) -> Vec<Link> {
+    (0..5)
+        .filter_map(|h| Link::from_pinned(&dir.join(format!("link_{h}"))).ok())
+        .collect()
 }
 
 /// Enforces tables in one network namespace; see the module docs.
@@ -121,15 +152,21 @@ impl BpfEnforcer {
             let Ok(counters) = Map::from_pinned(&dir.join("counters")) else {
                 continue;
             };
-            let links: Vec<Link> = (0..5)
-                .filter_map(|h| Link::from_pinned(&dir.join(format!("link_{h}"))).ok())
-                .collect();
+            let links = pinned_links(&dir);
             let entries = usize::try_from(counters.info().max_entries).unwrap_or(0);
             let priority = links
                 .first()
-                .and_then(|l| l.info().ok())
-                .and_then(|i| i.netfilter)
-                .map_or(PRIORITIES[0], |n| n.priority);
+                .and_then(link_priority)
+                .unwrap_or(PRIORITIES[0]);
+            // An interrupted replace: keep its links attached until the repair.
+            let new_dir = self.pin_dir.join(format!("{}_new", t.name));
+            let stale_dir = self.pin_dir.join(format!("{}_stale", t.name));
+            if new_dir.exists() {
+                let _ = std::fs::remove_dir_all(&stale_dir);
+                let _ = std::fs::rename(&new_dir, &stale_dir);
+            }
+            let stale = pinned_links(&stale_dir);
+            let stale_priority = stale.first().and_then(link_priority);
             self.tables.insert(
                 t.name.to_string(),
                 Active {
@@ -137,9 +174,16 @@ impl BpfEnforcer {
                     links,
                     entries,
                     priority,
+                    stale,
+                    stale_priority,
                 },
             );
         }
+    }
+
+    /// True if `table` was left mid-replace by a killed process: apply the saved table again.
+    pub fn needs_repair(&self, table: &str) -> bool {
+        self.tables.get(table).is_some_and(|a| !a.stale.is_empty())
     }
 
     fn pin(dir: &Path, counters: &Map, links: &[(usize, &Link)]) -> Result<(), ApplyError> {
@@ -163,7 +207,12 @@ impl Enforcer for BpfEnforcer {
             .any(|(k, n, r)| *k == kind && n.as_bytes() == name && *r == revision)
     }
 
-    fn apply(&mut self, table: &Table, _hook_masks: &[u8]) -> Result<(), ApplyError> {
+    fn apply(
+        &mut self,
+        table: &Table,
+        _hook_masks: &[u8],
+        commit: &mut dyn FnMut() -> Result<(), ApplyError>,
+    ) -> Result<(), ApplyError> {
         let name = table.name.to_string();
         let loaded = loader::load_table(table, &self.opts).map_err(|e| apply_err(&e))?;
         if loader::table_priority(&name) != Some(0) {
@@ -172,10 +221,21 @@ impl Enforcer for BpfEnforcer {
                 message: format!("table {name} is not enforced by bpfilter (only filter)"),
             });
         }
-        let priority = match self.tables.get(&name) {
-            Some(a) if a.priority == PRIORITIES[0] => PRIORITIES[1],
-            _ => PRIORITIES[0],
-        };
+        let taken: Vec<i32> = self
+            .tables
+            .get(&name)
+            .map(|a| {
+                [Some(a.priority), a.stale_priority]
+                    .into_iter()
+                    .flatten()
+                    .collect()
+            })
+            .unwrap_or_default();
+        let priority = PRIORITIES
+            .iter()
+            .copied()
+            .find(|p| !taken.contains(p))
+            .unwrap_or(PRIORITIES[0]);
         // All links or none: on a failure the ones made so far close as the Vec drops.
         let links: Vec<(usize, Link)> = self
             .netns
@@ -196,6 +256,7 @@ impl Enforcer for BpfEnforcer {
             })
             .map_err(|e| io_err("enter the caller's network namespace", e))?
             .map_err(|e| io_err("BPF_LINK_CREATE", e))?;
+        test_pause();
         // bpffs refuses names with a dot.
         let new_dir = self.pin_dir.join(format!("{name}_new"));
         let refs: Vec<(usize, &Link)> = links.iter().map(|(h, l)| (*h, l)).collect();
@@ -204,12 +265,19 @@ impl Enforcer for BpfEnforcer {
             let _ = std::fs::remove_dir_all(&new_dir);
             return Err(e);
         }
-        // The new ruleset is in force and pinned: retire the old one.
+        // The new ruleset is in force and pinned: let the caller record it, then retire the
+        // old one. A failed commit drops the new links (the old ruleset alone stays).
+        if let Err(e) = commit() {
+            let _ = std::fs::remove_dir_all(&new_dir);
+            return Err(e);
+        }
+        test_pause();
         if let Some(old) = self.tables.remove(&name) {
-            for l in &old.links {
+            for l in old.links.iter().chain(old.stale.iter()) {
                 let _ = l.detach();
             }
         }
+        let _ = std::fs::remove_dir_all(self.pin_dir.join(format!("{name}_stale")));
         let dir = self.pin_dir.join(&name);
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::rename(&new_dir, &dir).map_err(|e| io_err("rename pin directory", e))?;
@@ -223,6 +291,8 @@ impl Enforcer for BpfEnforcer {
                 links,
                 entries: table.entries.len(),
                 priority,
+                stale: Vec::new(),
+                stale_priority: None,
             },
         );
         Ok(())

@@ -36,6 +36,7 @@ pub type EnforcerFactory =
 struct Ns {
     tables: NsTables,
     enforcer: Box<dyn Enforcer>,
+    #[allow(dead_code, reason = "kept for diagnostics")]
     cookie: u64,
 }
 
@@ -45,8 +46,6 @@ pub struct Service {
     factory: EnforcerFactory,
     /// Log level: 0 errors only, 1 info, 2 debug.
     pub verbosity: u8,
-    /// Where each namespace's tables are saved after every change (`ROOT/COOKIE/`).
-    pub state_root: Option<std::path::PathBuf>,
 }
 
 impl Service {
@@ -56,7 +55,6 @@ impl Service {
             namespaces: HashMap::new(),
             factory,
             verbosity: 1,
-            state_root: None,
         }
     }
 
@@ -108,20 +106,9 @@ impl Service {
         let opt =
             dispatch(is_set, optname, ctx.caller.net_admin).map_err(|e| IErrno::from(e.errno()))?;
         let verbosity = self.verbosity;
-        let state_root = self.state_root.clone();
         let ns = self.ns(ctx)?;
         match ns.tables.call(opt, optval, optlen, ns.enforcer.as_mut()) {
             Ok(bytes) => {
-                if let (true, Some(root)) = (is_set, state_root) {
-                    let dir = root.join(ns.cookie.to_string());
-                    if let Err(e) = ns.tables.save_state(&dir) {
-                        log(
-                            0,
-                            verbosity,
-                            &format!("cannot save state to {}: {e}", dir.display()),
-                        );
-                    }
-                }
                 if opt == Opt::SetReplace {
                     let name = bpfilter_core::uapi::cstr(optval.get(..31).unwrap_or(&[]));
                     log(

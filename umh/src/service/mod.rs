@@ -36,7 +36,15 @@ pub trait Enforcer {
     fn supports(&self, kind: Kind, name: &[u8], revision: u8) -> bool;
     /// Make `table` the enforced ruleset of `table.name`, replacing the previous one
     /// atomically: on `Err`, the previous ruleset must still be in force, untouched.
-    fn apply(&mut self, table: &Table, hook_masks: &[u8]) -> Result<(), ApplyError>;
+    /// `commit` runs once the new ruleset is in force and before the old one is retired (the
+    /// service saves its state there, so a crash at any point leaves state and enforcement
+    /// that a restart can reconcile); an `Err` from it aborts the replace.
+    fn apply(
+        &mut self,
+        table: &Table,
+        hook_masks: &[u8],
+        commit: &mut dyn FnMut() -> Result<(), ApplyError>,
+    ) -> Result<(), ApplyError>;
     /// Per-entry counters accumulated by the enforced ruleset since it was applied.
     fn counters(&self, table: &str) -> Vec<Counters>;
 }
@@ -56,6 +64,8 @@ struct Entry {
 #[derive(Debug, Default)]
 pub struct NsTables {
     tables: BTreeMap<&'static str, Entry>,
+    /// Where the tables are saved after every change (see [`NsTables::save_state`]).
+    pub state_dir: Option<std::path::PathBuf>,
 }
 
 fn initial(info: &TableInfo) -> Result<Entry, Error> {
@@ -152,20 +162,32 @@ impl NsTables {
             message: "no such table".into(),
         })?;
         let old = self.counters(key, enforcer);
-        enforcer.apply(&table, &v.hook_mask)?;
         let n = table.entries.len();
         let size = u32::try_from(v.entries.len()).unwrap_or(u32::MAX);
-        let info = v.table;
-        self.tables.insert(
-            key,
-            Entry {
-                info,
-                table,
-                hook_masks: v.hook_mask.clone(),
-                added: vec![(0, 0); n],
-                size,
-            },
-        );
+        let entry = Entry {
+            info: v.table,
+            table,
+            hook_masks: v.hook_mask.clone(),
+            added: vec![(0, 0); n],
+            size,
+        };
+        // The state as it will be once the replace is done, saved by the commit step.
+        let mut next = NsTables {
+            tables: self.tables.clone(),
+            state_dir: self.state_dir.clone(),
+        };
+        next.tables.insert(key, entry.clone());
+        let mut commit = || -> Result<(), ApplyError> {
+            match &next.state_dir {
+                Some(dir) => next.save_state(dir).map_err(|e| ApplyError {
+                    errno: Errno::ENOMEM,
+                    message: format!("cannot save state to {}: {e}", dir.display()),
+                }),
+                None => Ok(()),
+            }
+        };
+        enforcer.apply(&entry.table, &entry.hook_masks, &mut commit)?;
+        self.tables.insert(key, entry);
         let mut bytes = Vec::with_capacity(old.len() * XT_COUNTERS_SIZE);
         for (p, b) in old {
             bytes.extend_from_slice(&p.to_le_bytes());
@@ -176,6 +198,15 @@ impl NsTables {
 
     /// SET_ADD_COUNTERS.
     pub fn add_counters(&mut self, optval: &[u8]) -> Result<(), Error> {
+        self.add_counters_inner(optval)?;
+        if let Some(dir) = &self.state_dir {
+            // Counters are not rules: a failed save is logged by the caller's next replace.
+            let _ = self.save_state(dir);
+        }
+        Ok(())
+    }
+
+    fn add_counters_inner(&mut self, optval: &[u8]) -> Result<(), Error> {
         if let Some(name) = optval.get(..31) {
             let _ = self.entry(name);
         }
@@ -368,6 +399,7 @@ impl NsTables {
     /// validated again; one that does not validate is an error, not silently dropped.
     pub fn load_state(dir: &std::path::Path) -> std::io::Result<NsTables> {
         let mut ns = NsTables::new();
+        ns.state_dir = Some(dir.to_path_buf());
         for info in TABLES.iter() {
             let path = dir.join(format!("{}.blob", info.name));
             let blob = match std::fs::read(&path) {

@@ -27,7 +27,13 @@ impl Enforcer for Recorder {
     fn supports(&self, _: Kind, name: &[u8], _: u8) -> bool {
         name != b"LOG"
     }
-    fn apply(&mut self, table: &Table, _: &[u8]) -> Result<(), ApplyError> {
+    fn apply(
+        &mut self,
+        table: &Table,
+        _: &[u8],
+        commit: &mut dyn FnMut() -> Result<(), ApplyError>,
+    ) -> Result<(), ApplyError> {
+        commit()?;
         if std::mem::take(&mut self.fail_next) {
             return Err(ApplyError {
                 errno: Errno::EINVAL,
