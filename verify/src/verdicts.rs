@@ -39,13 +39,19 @@ use std::time::Instant;
 /// Usage text for the subcommand.
 pub const USAGE: &str = "\
   bpfilter-verify verdicts [--rulesets N] [--packets M] [--seed S] [--max-rules K] [--out DIR]
+                           [--no-bpf] [--quiet]
 
   verdicts   random filter rulesets from core::eval's supported subset and packets aimed at
-             their fields; core::eval's verdict and counter increments against the kernel's own
-             iptables (the same blob in throwaway namespaces, real packets through veth pairs,
-             per-rule counters read back). Each disagreement is written to
-             DIR/verdict-SEED-R-P.{bin,txt}; exit status 1 if any.
-             Defaults: 20 rulesets, 50 packets each, 6 rules per chain at most.
+             their fields, on the three edges of the verification triangle:
+               (b) core::eval against the kernel's own iptables: the same blob in throwaway
+                   namespaces, real packets through veth pairs, per-rule counters read back;
+               (a) core::eval against the generated BPF programs under BPF_PROG_TEST_RUN;
+               (c) the generated programs attached in a namespace lab against iptables in
+                   another, on the same packets (counters, acceptance, mark).
+             --no-bpf runs (b) only. Each disagreement (and each table the code generator or
+             the verifier fails on) is written to DIR/verdict-SEED-R-P-EDGE.{bin,txt};
+             exit status 1 if any. Defaults: 20 rulesets, 50 packets each, 6 rules per chain
+             at most, a seed from the clock (printed).
 ";
 
 /// A run's parameters.
