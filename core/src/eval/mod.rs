@@ -56,9 +56,10 @@ use packet::IpHeader;
 /// rates into jiffy credits with it. [`EvalState::with_hz`] takes another.
 pub const DEFAULT_HZ: u32 = 250;
 
-/// Upper bound on the entries one packet visits. A validated table cannot loop, but a chain
-/// called twice from each of `n` nested chains is visited `2^n` times; a hand-built table can
-/// loop forever. Reaching the bound is [`EvalError::StepLimit`].
+/// Default bound on the entries one packet visits ([`Evaluator::with_max_steps`]). A
+/// validated table cannot loop, but a chain called twice from each of `n` nested chains is
+/// visited `2^n` times; a hand-built table can loop forever. Reaching the bound is
+/// [`EvalError::StepLimit`].
 pub const MAX_STEPS: usize = 1 << 22;
 
 /// The conntrack information attached to the packet (`nf_ct_get(skb, &ctinfo)`).
@@ -274,7 +275,7 @@ pub enum EvalError {
         /// Entry index.
         entry: usize,
     },
-    /// More than [`MAX_STEPS`] entries visited.
+    /// More entries visited than the evaluator's bound ([`MAX_STEPS`] by default).
     StepLimit,
 }
 
@@ -310,7 +311,7 @@ impl fmt::Display for EvalError {
             EvalError::StateMismatch { entry } => {
                 write!(f, "entry {entry}: evaluation state made for another table")
             }
-            EvalError::StepLimit => write!(f, "more than {MAX_STEPS} entries visited"),
+            EvalError::StepLimit => f.write_str("too many entries visited (a loop?)"),
         }
     }
 }
@@ -421,6 +422,7 @@ pub struct Evaluator<'t> {
     table: &'t Table,
     entries: Vec<PreparedEntry>,
     stacksize: usize,
+    max_steps: usize,
 }
 
 /// Token buckets of the table's `limit` matches, and the `HZ` they count with. Made by
@@ -488,7 +490,15 @@ impl<'t> Evaluator<'t> {
             table,
             entries,
             stacksize,
+            max_steps: MAX_STEPS,
         }
+    }
+
+    /// The same evaluator with another bound on the entries one packet visits (default
+    /// [`MAX_STEPS`]); reaching it is [`EvalError::StepLimit`].
+    pub fn with_max_steps(mut self, max_steps: usize) -> Evaluator<'t> {
+        self.max_steps = max_steps;
+        self
     }
 
     /// The table.
@@ -570,7 +580,7 @@ impl<'t> Evaluator<'t> {
         // do { ... } while (!acpar.hotdrop);
         loop {
             steps = steps.saturating_add(1);
-            if steps > MAX_STEPS {
+            if steps > self.max_steps {
                 return Err(EvalError::StepLimit);
             }
             let rule = self
