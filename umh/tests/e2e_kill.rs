@@ -2,7 +2,10 @@
 //! (tests/e2e/kill_during_replace.sh): never unfiltered, and one whole ruleset after repair.
 #[test]
 fn killing_bpfilter_during_replaces_never_leaves_the_namespace_unfiltered() {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/e2e/kill_during_replace.sh");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/e2e/kill_during_replace.sh"
+    );
     let out = std::process::Command::new("bash")
         .arg(script)
         .arg(env!("CARGO_BIN_EXE_bpfilter"))
