@@ -37,6 +37,7 @@ extern crate std;
 pub mod blob;
 pub mod codegen;
 pub mod error;
+pub mod eval;
 pub mod ext;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]

@@ -22,6 +22,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+mod verdicts;
+
 const USAGE: &str = "\
 bpfilter-verify: check bpfilter against the running kernel (needs root; works only inside
 network namespaces it creates itself)
@@ -417,8 +419,9 @@ fn main() -> ExitCode {
     let res = match cmd.as_deref() {
         Some("validate") => parse(args).and_then(validate),
         Some("conformance") => conformance_cmd(args),
+        Some("verdicts") => verdicts::main(args),
         Some("-h" | "--help" | "help") => {
-            print!("{USAGE}");
+            print!("{USAGE}\n{}", verdicts::USAGE);
             return ExitCode::SUCCESS;
         }
         _ => Err(format!("expected a command\n\n{USAGE}")),
