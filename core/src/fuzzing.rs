@@ -102,7 +102,10 @@ pub fn structured(data: &[u8]) {
     // The code generator compiles every such ruleset (QUEUE aside: a BPF netfilter program
     // can only accept or drop) and links every label; loading it into the kernel verifier is
     // the kernel tests' job (umh/tests/loader_*.rs, bpfilter-verify verdicts).
-    let has_queue = table.entries.iter().any(|r| r.target == crate::ir::Target::Queue);
+    let has_queue = table
+        .entries
+        .iter()
+        .any(|r| r.target == crate::ir::Target::Queue);
     match crate::codegen::compile_table(&table, &FUZZ_COMPILE_OPTIONS) {
         // (An unreachable QUEUE is not compiled at all, so success says nothing about QUEUE.)
         Ok(progs) => {
@@ -124,7 +127,10 @@ pub fn structured(data: &[u8]) {
 /// Kernel facts for compiling without a kernel (the values of this machine's 6.18 build; the
 /// compiler only embeds them).
 const FUZZ_COMPILE_OPTIONS: crate::codegen::CompileOptions = crate::codegen::CompileOptions {
-    kfuncs: crate::codegen::Kfuncs { dynptr_from_skb: 63880, dynptr_slice: 63909 },
+    kfuncs: crate::codegen::Kfuncs {
+        dynptr_from_skb: 63880,
+        dynptr_slice: 63909,
+    },
     layout: crate::codegen::NfLayout {
         state_in: 8,
         state_out: 16,
@@ -132,7 +138,11 @@ const FUZZ_COMPILE_OPTIONS: crate::codegen::CompileOptions = crate::codegen::Com
         skb_len: 112,
         skb_mark: 164,
         skb_nfct: Some(104),
-        skb_pkt_type: Some(crate::codegen::BitField { byte: 128, shift: 0, bits: 3 }),
+        skb_pkt_type: Some(crate::codegen::BitField {
+            byte: 128,
+            shift: 0,
+            bits: 3,
+        }),
     },
     hz: 250,
     inline_max_entries: 4,

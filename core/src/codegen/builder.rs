@@ -452,3 +452,117 @@ impl Builder {
         Ok(insns)
     }
 }
+
+/// Where an instruction can go next, on resolved code: `(fall through?, jump target)`.
+fn successors(insns: &[Insn], i: usize) -> (Option<usize>, Option<usize>) {
+    use super::insn::{class as c, jmp, pseudo};
+    let Some(x) = insns.get(i) else {
+        return (None, None);
+    };
+    let target = |d: i64| -> Option<usize> {
+        i64::try_from(i)
+            .ok()
+            .and_then(|i| i.checked_add(d)?.checked_add(1))
+            .and_then(|t| usize::try_from(t).ok())
+    };
+    let class = x.code & 0x07;
+    if x.is_ld_imm64() {
+        let func = (x.src == pseudo::FUNC)
+            .then(|| target(i64::from(x.imm)))
+            .flatten();
+        return (i.checked_add(2), func);
+    }
+    if class != c::JMP && class != c::JMP32 {
+        return (i.checked_add(1), None);
+    }
+    match x.code & 0xf0 {
+        jmp::EXIT => (None, None),
+        jmp::CALL => {
+            let sub = (x.src == pseudo::CALL)
+                .then(|| target(i64::from(x.imm)))
+                .flatten();
+            (i.checked_add(1), sub)
+        }
+        jmp::JA if class == c::JMP => (None, target(i64::from(x.off))),
+        jmp::JA => (None, target(i64::from(x.imm))),
+        _ => (i.checked_add(1), target(i64::from(x.off))),
+    }
+}
+
+/// Drop the instructions no path reaches (the verifier refuses a program with any: "unreachable
+/// insn"), re-aiming every jump, call and function reference. Returns the code and, if
+/// anything was dropped, each old slot's new slot (`None` for dropped slots).
+#[expect(
+    clippy::type_complexity,
+    reason = "a code vector and the slot map that goes with it"
+)]
+pub fn eliminate_dead_code(
+    insns: Vec<Insn>,
+) -> Result<(Vec<Insn>, Option<Vec<Option<usize>>>), CodegenError> {
+    let n = insns.len();
+    let mut live = alloc::vec![false; n];
+    let mut work = alloc::vec![0usize];
+    while let Some(i) = work.pop() {
+        match live.get_mut(i) {
+            Some(l) if !*l => *l = true,
+            _ => continue,
+        }
+        if insns.get(i).is_some_and(Insn::is_ld_imm64) {
+            if let Some(l) = live.get_mut(i.saturating_add(1)) {
+                *l = true;
+            }
+        }
+        let (next, jump) = successors(&insns, i);
+        work.extend(next.into_iter().chain(jump).filter(|&t| t < n));
+    }
+    if live.iter().all(|&l| l) {
+        return Ok((insns, None));
+    }
+    let mut map = alloc::vec![None; n];
+    let mut kept = 0usize;
+    for (slot, l) in map.iter_mut().zip(&live) {
+        if *l {
+            *slot = Some(kept);
+            kept = kept.saturating_add(1);
+        }
+    }
+    let mut out = Vec::with_capacity(kept);
+    for (i, x) in insns.iter().enumerate() {
+        let Some(Some(new_i)) = map.get(i).copied() else {
+            continue;
+        };
+        let mut y = *x;
+        let (_, jump) = successors(&insns, i);
+        // The second slot of an ld_imm64 has code 0: never a jump.
+        let first_of_pair = i > 0 && insns.get(i.wrapping_sub(1)).is_some_and(Insn::is_ld_imm64);
+        if let (Some(t), false) = (jump, first_of_pair) {
+            let new_t = map
+                .get(t)
+                .copied()
+                .flatten()
+                .ok_or(CodegenError::ProgramTooLarge)?;
+            let dist = i64::try_from(new_t)
+                .ok()
+                .zip(i64::try_from(new_i).ok())
+                .and_then(|(t, f)| t.checked_sub(f)?.checked_sub(1))
+                .ok_or(CodegenError::ProgramTooLarge)?;
+            let class = y.code & 0x07;
+            let uses_imm = y.is_ld_imm64()
+                || (y.code & 0xf0) == super::insn::jmp::CALL
+                || (class == super::insn::class::JMP32 && (y.code & 0xf0) == super::insn::jmp::JA);
+            if uses_imm {
+                y.imm = i32::try_from(dist).map_err(|_| CodegenError::CallOutOfRange {
+                    from: new_i,
+                    to: new_t,
+                })?;
+            } else {
+                y.off = i16::try_from(dist).map_err(|_| CodegenError::JumpOutOfRange {
+                    from: new_i,
+                    to: new_t,
+                })?;
+            }
+        }
+        out.push(y);
+    }
+    Ok((out, Some(map)))
+}

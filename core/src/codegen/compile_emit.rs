@@ -240,6 +240,31 @@ impl<'a> Emitter<'a> {
         }
         let main_stack = usize::from((-FIELDS).unsigned_abs());
         let insns = self.b.finish()?;
+        // Code after a chain that always ends the walk (inlined at its call site) is dead; the
+        // verifier refuses dead code, so drop it and move everything that points into the code.
+        let (insns, map) = super::builder::eliminate_dead_code(insns)?;
+        if let Some(map) = map {
+            let at = |i: usize| map.get(i).copied().flatten();
+            self.relocs = self
+                .relocs
+                .into_iter()
+                .filter_map(|r| at(r.insn).map(|insn| MapReloc { insn, ..r }))
+                .collect();
+            // A span keeps its live part: from its first live slot to one past its last.
+            self.spans = self
+                .spans
+                .into_iter()
+                .filter_map(|s| {
+                    let first = (s.start..s.end).find_map(at)?;
+                    let last = (s.start..s.end).rev().find_map(at)?;
+                    Some(RuleSpan {
+                        start: first,
+                        end: last.saturating_add(1),
+                        ..s
+                    })
+                })
+                .collect();
+        }
         Ok(Output {
             insns,
             relocs: self.relocs,

@@ -80,7 +80,7 @@ mod disasm;
 mod insn;
 mod prologue;
 
-pub use builder::{Builder, CodegenError, Label};
+pub use builder::{eliminate_dead_code, Builder, CodegenError, Label};
 pub use compile::{
     compile, compile_table, BitField, CompileError, CompileOptions, CompileStats, CompiledProgram,
     MapKind, MapReloc, MapsNeeded, NfLayout, RuleSpan, CONTINUE, COUNTER_VALUE_SIZE, DEFAULT_HZ,
