@@ -19,6 +19,7 @@ pub mod report;
 pub mod rules;
 pub mod stats;
 pub mod topo;
+pub mod validate_time;
 
 use std::fmt;
 

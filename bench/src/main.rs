@@ -5,6 +5,23 @@ use bpfilter_bench::{harness, report};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // `bpfilter-bench validate [RULES...]`: validation time against the kernel's replace.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("validate") {
+        let counts: Vec<usize> = args.iter().skip(1).filter_map(|a| a.parse().ok()).collect();
+        let counts = if counts.is_empty() {
+            vec![100, 1000, 10000]
+        } else {
+            counts
+        };
+        return match bpfilter_bench::validate_time::run(&counts, 15) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("bpfilter-bench validate: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let opts = match cli::parse(std::env::args().skip(1)) {
         Ok(Command::Help) => {
             print!("{HELP}");

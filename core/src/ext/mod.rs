@@ -115,10 +115,40 @@ pub fn registry(kind: Kind) -> &'static [ExtDesc] {
     }
 }
 
+/// The registry entries named `name`, by binary search: pass 2 looks up every match and
+/// target of a blob, so this is on the hot path. Both registries are sorted by name (the test
+/// `registries_are_sorted` keeps them so).
+fn named(kind: Kind, name: &[u8]) -> &'static [ExtDesc] {
+    let reg = registry(kind);
+    let lo = reg.partition_point(|d| d.name.as_bytes() < name);
+    let hi = reg.partition_point(|d| d.name.as_bytes() <= name);
+    reg.get(lo..hi).unwrap_or(&[])
+}
+
+#[cfg(test)]
+mod order_tests {
+    use super::*;
+
+    #[test]
+    fn registries_are_sorted() {
+        for kind in [Kind::Match, Kind::Target] {
+            let reg = registry(kind);
+            for w in reg.windows(2) {
+                assert!(
+                    w[0].name <= w[1].name,
+                    "{kind:?}: {:?} before {:?}",
+                    w[0].name,
+                    w[1].name
+                );
+            }
+        }
+    }
+}
+
 /// The kernel's `xt_find_match`/`xt_find_target` as pass 2 uses it (spec §2.6): the exact
 /// (name, revision) or ENOENT / EPROTOTYPE. `name` is the C-string name (up to its NUL).
 pub fn lookup(kind: Kind, name: &[u8], revision: u8) -> Result<&'static ExtDesc, Errno> {
-    let reg = registry(kind);
+    let reg = named(kind, name);
     let same_name = |d: &&ExtDesc| d.name.as_bytes() == name;
     // IPv4 list first, then UNSPEC; an exact hit in either wins.
     if let Some(d) = reg

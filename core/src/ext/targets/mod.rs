@@ -108,8 +108,8 @@ use wire::{Rd, Wr};
 /// Every registered IPv4/UNSPEC target (all revisions), plus the standard and ERROR
 /// targets.
 pub static REGISTRY: &[ExtDesc] = &[
+    // Sorted by name: lookups binary-search it (a test in core::ext checks the order).
     STANDARD,
-    ERROR,
     misc::AUDIT,
     mangle::CHECKSUM,
     mangle::CLASSIFY,
@@ -124,6 +124,7 @@ pub static REGISTRY: &[ExtDesc] = &[
     nat::DNAT_V2,
     mangle::DSCP,
     mangle::ECN,
+    ERROR,
     misc::HMARK,
     misc::IDLETIMER_V0,
     misc::IDLETIMER_V1,
