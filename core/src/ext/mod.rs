@@ -125,26 +125,6 @@ fn named(kind: Kind, name: &[u8]) -> &'static [ExtDesc] {
     reg.get(lo..hi).unwrap_or(&[])
 }
 
-#[cfg(test)]
-mod order_tests {
-    use super::*;
-
-    #[test]
-    fn registries_are_sorted() {
-        for kind in [Kind::Match, Kind::Target] {
-            let reg = registry(kind);
-            for w in reg.windows(2) {
-                assert!(
-                    w[0].name <= w[1].name,
-                    "{kind:?}: {:?} before {:?}",
-                    w[0].name,
-                    w[1].name
-                );
-            }
-        }
-    }
-}
-
 /// The kernel's `xt_find_match`/`xt_find_target` as pass 2 uses it (spec §2.6): the exact
 /// (name, revision) or ENOENT / EPROTOTYPE. `name` is the C-string name (up to its NUL).
 pub fn lookup(kind: Kind, name: &[u8], revision: u8) -> Result<&'static ExtDesc, Errno> {
@@ -191,4 +171,24 @@ pub fn find_revision(kind: Kind, name: &[u8], revision: u8) -> Result<(), Errno>
     } else {
         Errno::ENOENT
     })
+}
+
+#[cfg(test)]
+mod order_tests {
+    use super::*;
+
+    #[test]
+    fn registries_are_sorted() {
+        for kind in [Kind::Match, Kind::Target] {
+            let reg = registry(kind);
+            for w in reg.windows(2) {
+                assert!(
+                    w[0].name <= w[1].name,
+                    "{kind:?}: {:?} before {:?}",
+                    w[0].name,
+                    w[1].name
+                );
+            }
+        }
+    }
 }
