@@ -462,12 +462,45 @@ fn set<T: Copy>(v: &mut [T], i: usize, x: T) {
 }
 
 /// Pass 2: `find_check_entry()` for every entry in blob order.
+/// A one-slot memo of registry lookups per kind: consecutive rules mostly use the same
+/// extensions, and the lookup (a pure function of kind, name and revision) dominated the
+/// validation of large blobs.
+#[derive(Default)]
+struct LookupMemo {
+    slots: [Option<MemoSlot>; 2],
+}
+
+/// Kind, raw name field, revision, and what the registry said.
+type MemoSlot = (Kind, [u8; 29], u8, &'static ExtDesc);
+
+impl LookupMemo {
+    fn lookup(
+        &mut self,
+        kind: Kind,
+        x: &crate::blob::ExtView<'_>,
+    ) -> Result<&'static ExtDesc, Errno> {
+        let slot = usize::from(kind == Kind::Target);
+        let field = *x.name_field();
+        if let Some(Some((k, f, r, d))) = self.slots.get(slot) {
+            if *k == kind && *f == field && *r == x.revision() {
+                return Ok(d);
+            }
+        }
+        let d = ext::lookup(kind, x.name(), x.revision())?;
+        if let Some(s) = self.slots.get_mut(slot) {
+            *s = Some((kind, field, x.revision(), d));
+        }
+        Ok(d)
+    }
+}
+
 fn pass2(
     entries: &Entries<'_>,
     offsets: &[u32],
     hook_mask: &[u8],
     table: &[u8],
 ) -> Result<(), Error> {
+    let mut memo = LookupMemo::default();
     for (i, &p) in offsets.iter().enumerate() {
         let pos = usize::try_from(p).unwrap_or(usize::MAX);
         let e = entries
@@ -488,7 +521,7 @@ fn pass2(
                     .at(pos, i)
                     .with_ext(m.name_field()));
             }
-            let desc = ext::lookup(Kind::Match, m.name(), m.revision()).map_err(|errno| {
+            let desc = memo.lookup(Kind::Match, &m).map_err(|errno| {
                 Error::new(Check::UnknownMatch, errno)
                     .at(pos, i)
                     .with_ext(m.name())
@@ -510,7 +543,7 @@ fn pass2(
                 .at(pos, i)
                 .with_ext(t.name_field()));
         }
-        let desc = ext::lookup(Kind::Target, t.name(), t.revision()).map_err(|errno| {
+        let desc = memo.lookup(Kind::Target, &t).map_err(|errno| {
             Error::new(Check::UnknownTarget, errno)
                 .at(pos, i)
                 .with_ext(t.name())
