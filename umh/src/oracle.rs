@@ -66,16 +66,27 @@ impl KernelOracle {
     /// Apply `blob` and return 0 or the kernel's errno; after an accepted blob the table is
     /// put back to its initial ruleset. `Err` if that reset fails (the oracle is then unusable).
     pub fn replace_errno(&mut self, blob: &[u8]) -> io::Result<i32> {
+        self.replace_inspect(blob, |_| ()).map(|(e, _)| e)
+    }
+
+    /// Like [`KernelOracle::replace_errno`], and after an accepted blob, before the reset, run
+    /// `inspect` on the socket (to read the installed table back with GET_INFO/GET_ENTRIES).
+    pub fn replace_inspect<R>(
+        &mut self,
+        blob: &[u8],
+        inspect: impl FnOnce(&IptSocket) -> R,
+    ) -> io::Result<(i32, Option<R>)> {
         match self.sock.replace(blob) {
-            Err(errno) => Ok(errno),
+            Err(errno) => Ok((errno, None)),
             Ok(()) => {
+                let seen = inspect(&self.sock);
                 // The kernel reads the name with byte 31 forced to NUL (spec §2.1).
                 let name = blob.get(..XT_TABLE_MAXNAMELEN - 1).unwrap_or(&[]);
                 let table = table_by_name(name).ok_or_else(|| {
                     io::Error::other("kernel accepted a blob for a table bpfilter does not know")
                 })?;
                 self.reset(table.name)?;
-                Ok(0)
+                Ok((0, Some(seen)))
             }
         }
     }
