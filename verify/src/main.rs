@@ -512,7 +512,7 @@ mod props {
         /// random structure-aware case gets the same errno from the kernel and the validator.
         #[test]
         fn kernel_and_validator_agree(seed in any::<u64>()) {
-            let c = random_case(&mut Rng::new(seed));
+            let c = random_case(&mut bpfilter_core::testgen::gen::Rng::new(seed));
             let kernel = ORACLE.with(|o| {
                 let mut o = o.borrow_mut();
                 let oracle = o.get_or_insert_with(|| KernelOracle::new().expect("needs root"));
