@@ -3,35 +3,12 @@
 //! `bpfilter-verify verdicts` (edges a and c): 67 of 1055 rulesets failed to load.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
-use bpfilter_core::codegen::{
-    compile_table, eliminate_dead_code, BitField, CompileOptions, Kfuncs, NfLayout,
-};
+mod codegen_compile_support;
+
+use bpfilter_core::codegen::{compile_table, eliminate_dead_code};
 use bpfilter_core::ir::{Chain, ChainName, ChainTarget, Rule, Ruleset};
 use bpfilter_core::uapi::table_by_name;
-
-fn opts() -> CompileOptions {
-    CompileOptions {
-        kfuncs: Kfuncs {
-            dynptr_from_skb: 1,
-            dynptr_slice: 2,
-        },
-        layout: NfLayout {
-            state_in: 8,
-            state_out: 16,
-            dev_name: 280,
-            skb_len: 112,
-            skb_mark: 164,
-            skb_nfct: Some(104),
-            skb_pkt_type: Some(BitField {
-                byte: 128,
-                shift: 0,
-                bits: 3,
-            }),
-        },
-        hz: 250,
-        inline_max_entries: 4,
-    }
-}
+use codegen_compile_support::opts;
 
 fn jump(to: &str) -> ChainTarget {
     ChainTarget::Jump(ChainName::new(to.as_bytes()).unwrap())
