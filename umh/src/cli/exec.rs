@@ -115,6 +115,7 @@ pub fn main(args: Vec<String>) -> ExitCode {
     });
     let mut svc = Service::new(factory);
     svc.verbosity = verbosity;
+    svc.lock_root = Some(state);
     let exec = match Exec::new(&cmd) {
         Ok(e) => e,
         Err(e) => {

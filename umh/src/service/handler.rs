@@ -46,6 +46,8 @@ pub struct Service {
     factory: EnforcerFactory,
     /// Log level: 0 errors only, 1 info, 2 debug.
     pub verbosity: u8,
+    /// Where the per-namespace lock files go (the state root), if processes share state.
+    pub lock_root: Option<std::path::PathBuf>,
 }
 
 impl Service {
@@ -55,6 +57,7 @@ impl Service {
             namespaces: HashMap::new(),
             factory,
             verbosity: 1,
+            lock_root: None,
         }
     }
 
@@ -67,6 +70,15 @@ impl Service {
             );
             IErrno::EIO
         })?;
+        // Another `bpfilter exec` serving this namespace saved newer state: start again from
+        // it (tables and the pinned links it installed).
+        if self
+            .namespaces
+            .get(&cookie)
+            .is_some_and(|ns| ns.tables.stale())
+        {
+            self.namespaces.remove(&cookie);
+        }
         if !self.namespaces.contains_key(&cookie) {
             let (tables, enforcer) = (self.factory)(ctx, cookie).map_err(|e| {
                 log(
@@ -106,6 +118,19 @@ impl Service {
         let opt =
             dispatch(is_set, optname, ctx.caller.net_admin).map_err(|e| IErrno::from(e.errno()))?;
         let verbosity = self.verbosity;
+        // One call at a time per namespace across processes: the state is read, checked and
+        // written under the lock (a client gets EAGAIN from a stale num_counters, as from the
+        // kernel, instead of a lost update).
+        let _lock = match (&self.lock_root, netns_cookie(ctx.netns.as_fd())) {
+            (Some(root), Ok(cookie)) => {
+                let _ = std::fs::create_dir_all(root);
+                Some(
+                    crate::sys::lock::FileLock::exclusive(&root.join(format!("{cookie}.lock")))
+                        .map_err(|e| IErrno::from_io(&e))?,
+                )
+            }
+            _ => None,
+        };
         let ns = self.ns(ctx)?;
         match ns.tables.call(opt, optval, optlen, ns.enforcer.as_mut()) {
             Ok(bytes) => {

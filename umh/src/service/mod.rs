@@ -66,6 +66,8 @@ pub struct NsTables {
     tables: BTreeMap<&'static str, Entry>,
     /// Where the tables are saved after every change (see [`NsTables::save_state`]).
     pub state_dir: Option<std::path::PathBuf>,
+    /// The saved state's generation this copy was loaded from or last wrote.
+    generation: u64,
 }
 
 fn initial(info: &TableInfo) -> Result<Entry, Error> {
@@ -175,6 +177,7 @@ impl NsTables {
         let mut next = NsTables {
             tables: self.tables.clone(),
             state_dir: self.state_dir.clone(),
+            generation: self.generation,
         };
         next.tables.insert(key, entry.clone());
         let mut commit = || -> Result<(), ApplyError> {
@@ -188,6 +191,9 @@ impl NsTables {
         };
         enforcer.apply(&entry.table, &entry.hook_masks, &mut commit)?;
         self.tables.insert(key, entry);
+        if let Some(dir) = &self.state_dir {
+            self.generation = read_generation(dir);
+        }
         let mut bytes = Vec::with_capacity(old.len() * XT_COUNTERS_SIZE);
         for (p, b) in old {
             bytes.extend_from_slice(&p.to_le_bytes());
@@ -199,9 +205,10 @@ impl NsTables {
     /// SET_ADD_COUNTERS.
     pub fn add_counters(&mut self, optval: &[u8]) -> Result<(), Error> {
         self.add_counters_inner(optval)?;
-        if let Some(dir) = &self.state_dir {
+        if let Some(dir) = self.state_dir.clone() {
             // Counters are not rules: a failed save is logged by the caller's next replace.
-            let _ = self.save_state(dir);
+            let _ = self.save_state(&dir);
+            self.generation = read_generation(&dir);
         }
         Ok(())
     }
@@ -382,6 +389,7 @@ impl NsTables {
     /// Write every instantiated table to `dir`.
     pub fn save_state(&self, dir: &std::path::Path) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
+        let generation = read_generation(dir).wrapping_add(1);
         for (name, e) in &self.tables {
             let n = u32::try_from(e.table.entries.len()).unwrap_or(u32::MAX);
             write_atomic(&dir.join(format!("{name}.blob")), &e.table.to_replace(n, 0))?;
@@ -392,7 +400,16 @@ impl NsTables {
             }
             write_atomic(&dir.join(format!("{name}.added")), &added)?;
         }
-        Ok(())
+        // Last: another process serving the same namespace sees a new generation only once
+        // every table file is in place.
+        write_atomic(&dir.join("generation"), generation.to_string().as_bytes())
+    }
+
+    /// True if another process has saved newer state since this copy was loaded or saved.
+    pub fn stale(&self) -> bool {
+        self.state_dir
+            .as_deref()
+            .is_some_and(|d| read_generation(d) != self.generation)
     }
 
     /// Read the tables saved in `dir` (missing files: the table is fresh). Each blob is
@@ -400,6 +417,7 @@ impl NsTables {
     pub fn load_state(dir: &std::path::Path) -> std::io::Result<NsTables> {
         let mut ns = NsTables::new();
         ns.state_dir = Some(dir.to_path_buf());
+        ns.generation = read_generation(dir);
         for info in TABLES.iter() {
             let path = dir.join(format!("{}.blob", info.name));
             let blob = match std::fs::read(&path) {
@@ -447,6 +465,13 @@ impl NsTables {
             .values()
             .map(|e| (&e.table, e.hook_masks.as_slice()))
     }
+}
+
+fn read_generation(dir: &std::path::Path) -> u64 {
+    std::fs::read_to_string(dir.join("generation"))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {

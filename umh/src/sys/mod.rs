@@ -17,6 +17,7 @@ pub mod bpf;
 pub mod bpf_xdp;
 pub mod btf;
 pub mod ipt;
+pub mod lock;
 pub mod netns;
 pub mod procmem;
 pub mod seccomp;
