@@ -122,4 +122,14 @@ saved_b=$(ipt bpfilter iptables-legacy-save -t filter | grep -v '^#')
 saved_k=$(ipt kernel iptables-legacy-save -t filter | grep -v '^#')
 [ "$saved_b" = "$saved_k" ] || { diff <(echo "$saved_b") <(echo "$saved_k") >&2; fail "save differs"; }
 same_counters "after restore"
+echo "== LOG: bpfilter log prints the kernel's LOG line for a logged packet"
+ipt bpfilter iptables-legacy -I INPUT 1 -p udp --dport 23 -j LOG --log-prefix "udp23: "
+"$BPF" log --state-dir "$state" --pin-dir "$pins" --count 1 --timeout 8 > "$state/log" 2>&1 &
+logger=$!
+sleep 0.5
+udp $A $B 23 >/dev/null
+wait $logger 2>/dev/null || true
+grep -q "^udp23: IN=va OUT= .*SRC=10.99.0.2 DST=10.99.0.1 .*PROTO=UDP SPT=[0-9]* DPT=23 LEN=18" "$state/log" \
+  || fail "no LOG line: $(cat "$state/log")"
+echo "LOG line: $(cat "$state/log")"
 echo "PASS: seed example and friends through bpfilter, counters equal to the kernel's"

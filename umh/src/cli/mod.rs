@@ -8,6 +8,7 @@
 
 pub mod compile;
 pub mod exec;
+pub mod log;
 pub mod test_run;
 
 use std::process::ExitCode;
@@ -28,6 +29,9 @@ COMMANDS:
   exec [OPTIONS] -- CMD [ARGS...]
                               run iptables-legacy (unmodified) and everything it starts with
                               bpfilter answering its IPT_SO_* calls and enforcing the rules
+  log [--count N] [--timeout SECS]
+                              print the LOG target's lines (kernel LOG format) of the rules
+                              bpfilter enforces
   help                        this text
 
 Run `bpfilter COMMAND --help` for the details of a command.
@@ -43,6 +47,7 @@ pub fn main(args: Vec<String>) -> ExitCode {
         Some("compile") => compile::main(rest),
         Some("test-run") => test_run::main(rest),
         Some("exec") => exec::main(rest.to_vec()),
+        Some("log") => log::main(rest),
         None | Some("help" | "-h" | "--help") => {
             print!("{HELP}");
             ExitCode::SUCCESS

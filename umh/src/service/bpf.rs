@@ -186,12 +186,21 @@ impl BpfEnforcer {
         self.tables.get(table).is_some_and(|a| !a.stale.is_empty())
     }
 
-    fn pin(dir: &Path, counters: &Map, links: &[(usize, &Link)]) -> Result<(), ApplyError> {
+    fn pin(
+        dir: &Path,
+        counters: &Map,
+        log: Option<&Map>,
+        links: &[(usize, &Link)],
+    ) -> Result<(), ApplyError> {
         let _ = std::fs::remove_dir_all(dir);
         std::fs::create_dir_all(dir).map_err(|e| io_err(&dir.display().to_string(), e))?;
         counters
             .pin(&dir.join("counters"))
             .map_err(|e| io_err("pin counters", e))?;
+        // LOG events: `bpfilter log` reads them from here.
+        if let Some(l) = log {
+            l.pin(&dir.join("log")).map_err(|e| io_err("pin log", e))?;
+        }
         for (h, l) in links {
             l.pin(&dir.join(format!("link_{h}")))
                 .map_err(|e| io_err("pin link", e))?;
@@ -260,7 +269,12 @@ impl Enforcer for BpfEnforcer {
         // bpffs refuses names with a dot.
         let new_dir = self.pin_dir.join(format!("{name}_new"));
         let refs: Vec<(usize, &Link)> = links.iter().map(|(h, l)| (*h, l)).collect();
-        if let Err(e) = Self::pin(&new_dir, &loaded.maps.counters, &refs) {
+        if let Err(e) = Self::pin(
+            &new_dir,
+            &loaded.maps.counters,
+            loaded.maps.log.as_ref(),
+            &refs,
+        ) {
             // Dropping `links` closes the new links: the old ruleset alone stays.
             let _ = std::fs::remove_dir_all(&new_dir);
             return Err(e);

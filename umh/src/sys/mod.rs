@@ -20,4 +20,5 @@ pub mod ipt;
 pub mod lock;
 pub mod netns;
 pub mod procmem;
+pub mod ringbuf;
 pub mod seccomp;
