@@ -241,6 +241,39 @@ fn run(a: &Args) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
         outln!("{} ns per run ({} runs)", t.duration_ns, a.repeat);
     }
-    outln!("core::eval: not in this build yet");
+    // The reference evaluator on the same packet, with the devices a test run's context has
+    // on this kernel (bpf_prog_test_run_nf: no input device, `lo` as output device except at
+    // LOCAL_OUT, where there is neither) and no conntrack entry.
+    let outdev: &[u8] = if a.hook == 3 { b"" } else { b"lo" };
+    let input = bpfilter_core::eval::Input {
+        hook: a.hook,
+        data: &a.packet,
+        indev: b"",
+        outdev,
+        skb: bpfilter_core::eval::Skb::default(),
+    };
+    let ev = bpfilter_core::eval::Evaluator::new(table);
+    let mut st = bpfilter_core::eval::EvalState::new(table, 0);
+    match ev.run(&mut st, &input, 0) {
+        Ok(o) => {
+            let same = matches!(
+                (o.verdict, out.retval),
+                (bpfilter_core::eval::Verdict::Drop, 0) | (bpfilter_core::eval::Verdict::Accept, 1)
+            );
+            outln!(
+                "core::eval: verdict {:?} by entry {} ({:?}), entries counted {:?}: {}",
+                o.verdict,
+                o.decided_by,
+                o.cause,
+                o.counted,
+                if same {
+                    "agrees"
+                } else {
+                    "DISAGREES with the program"
+                }
+            );
+        }
+        Err(e) => outln!("core::eval: {e:?}"),
+    }
     Ok(())
 }
