@@ -36,8 +36,6 @@ pub type EnforcerFactory =
 struct Ns {
     tables: NsTables,
     enforcer: Box<dyn Enforcer>,
-    #[allow(dead_code, reason = "kept for diagnostics")]
-    cookie: u64,
 }
 
 /// Serves trapped calls; see the module docs.
@@ -61,15 +59,7 @@ impl Service {
         }
     }
 
-    fn ns(&mut self, ctx: &Request) -> Result<&mut Ns, IErrno> {
-        let cookie = netns_cookie(ctx.netns.as_fd()).map_err(|e| {
-            log(
-                0,
-                self.verbosity,
-                &format!("cannot identify the caller's network namespace: {e}"),
-            );
-            IErrno::EIO
-        })?;
+    fn ns(&mut self, ctx: &Request, cookie: u64) -> Result<&mut Ns, IErrno> {
         // Another `bpfilter exec` serving this namespace saved newer state: start again from
         // it (tables and the pinned links it installed).
         if self
@@ -88,14 +78,7 @@ impl Service {
                 );
                 IErrno::from_io(&e)
             })?;
-            self.namespaces.insert(
-                cookie,
-                Ns {
-                    tables,
-                    enforcer,
-                    cookie,
-                },
-            );
+            self.namespaces.insert(cookie, Ns { tables, enforcer });
         }
         self.namespaces.get_mut(&cookie).ok_or(IErrno::EIO)
     }
@@ -118,20 +101,29 @@ impl Service {
         let opt =
             dispatch(is_set, optname, ctx.caller.net_admin).map_err(|e| IErrno::from(e.errno()))?;
         let verbosity = self.verbosity;
+        // The cookie takes a socket made in the caller's namespace: once per call.
+        let cookie = netns_cookie(ctx.netns.as_fd()).map_err(|e| {
+            log(
+                0,
+                verbosity,
+                &format!("cannot identify the caller's network namespace: {e}"),
+            );
+            IErrno::EIO
+        })?;
         // One call at a time per namespace across processes: the state is read, checked and
         // written under the lock (a client gets EAGAIN from a stale num_counters, as from the
         // kernel, instead of a lost update).
-        let _lock = match (&self.lock_root, netns_cookie(ctx.netns.as_fd())) {
-            (Some(root), Ok(cookie)) => {
+        let _lock = match &self.lock_root {
+            Some(root) => {
                 let _ = std::fs::create_dir_all(root);
                 Some(
                     crate::sys::lock::FileLock::exclusive(&root.join(format!("{cookie}.lock")))
                         .map_err(|e| IErrno::from_io(&e))?,
                 )
             }
-            _ => None,
+            None => None,
         };
-        let ns = self.ns(ctx)?;
+        let ns = self.ns(ctx, cookie)?;
         match ns.tables.call(opt, optval, optlen, ns.enforcer.as_mut()) {
             Ok(bytes) => {
                 if opt == Opt::SetReplace {

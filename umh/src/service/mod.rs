@@ -103,6 +103,15 @@ impl NsTables {
         Self::default()
     }
 
+    /// Instantiate the table named in a request's first 31 bytes (every IPT_SO_* request
+    /// starts with the table name), as the kernel's lookup does, so the checks that follow see
+    /// its entry count and size.
+    fn instantiate(&mut self, optval: &[u8]) {
+        if let Some(name) = optval.get(..31) {
+            let _ = self.entry(name);
+        }
+    }
+
     /// The table, instantiated from its template on first use (as the kernel does).
     fn entry(&mut self, name: &[u8]) -> Option<&mut Entry> {
         let key = name_str(name)?;
@@ -149,10 +158,7 @@ impl NsTables {
             errno: e.errno(),
             message: e.to_string(),
         };
-        // Instantiate the named table first, so the EAGAIN check sees its entry count.
-        if let Some(name) = optval.get(..31) {
-            let _ = self.entry(name);
-        }
+        self.instantiate(optval);
         let state = StateView(self);
         let v = validate_replace(optval, &state).map_err(fail)?;
         let table = Table::from_validated(&v).map_err(|e| ApplyError {
@@ -214,9 +220,7 @@ impl NsTables {
     }
 
     fn add_counters_inner(&mut self, optval: &[u8]) -> Result<(), Error> {
-        if let Some(name) = optval.get(..31) {
-            let _ = self.entry(name);
-        }
+        self.instantiate(optval);
         let (name, counters) = sockopt::add_counters(optval, &StateView(self))?;
         let e = self
             .entry(name)
@@ -236,9 +240,7 @@ impl NsTables {
 
     /// GET_INFO: the 84 bytes to write back.
     pub fn get_info(&mut self, optval: &[u8], optlen: usize) -> Result<Vec<u8>, Error> {
-        if let Some(name) = optval.get(..31) {
-            let _ = self.entry(name);
-        }
+        self.instantiate(optval);
         let (name, _) = sockopt::get_info(optval, optlen, &StateView(self))?;
         let e = self
             .entry(name)
@@ -254,9 +256,7 @@ impl NsTables {
         optlen: usize,
         enforcer: &dyn Enforcer,
     ) -> Result<Vec<u8>, Error> {
-        if let Some(name) = optval.get(..31) {
-            let _ = self.entry(name);
-        }
+        self.instantiate(optval);
         let name = sockopt::get_entries(optval, optlen, &StateView(self))?;
         let key = name_str(name).ok_or(Error::new(Check::NoSuchTable, Errno::ENOENT))?;
         let counters = self.counters(key, enforcer);
