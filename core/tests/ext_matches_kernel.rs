@@ -14,9 +14,12 @@
 //!
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod ext_matches_support;
+
 use bpfilter_core::error::Errno;
 use bpfilter_core::ext::{self, CheckCtx, Kind};
 use bpfilter_core::uapi::{xt_align, IptIp, IPT_INV_PROTO};
+use ext_matches_support::payload;
 use zerocopy::FromBytes;
 
 /// The kernel's errno for one case, as this crate models it.
@@ -52,30 +55,6 @@ fn model(
         matches: &[],
     };
     (desc.check)(&ctx, payload)
-}
-
-fn payload(size: usize, spec: &str) -> Vec<u8> {
-    let mut b = vec![0u8; size];
-    if spec == "-" {
-        return b;
-    }
-    for run in spec.split(',') {
-        let (off, hex) = run.split_once(':').unwrap();
-        let off: usize = off.parse().unwrap();
-        let (hex, times) = match hex.split_once('*') {
-            Some((h, n)) => (h, n.parse().unwrap()),
-            None => (hex, 1),
-        };
-        let bytes: Vec<u8> = hex
-            .as_bytes()
-            .chunks(2)
-            .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
-            .collect();
-        for (i, byte) in bytes.iter().cycle().take(bytes.len() * times).enumerate() {
-            b[off + i] = *byte;
-        }
-    }
-    b
 }
 
 #[test]
