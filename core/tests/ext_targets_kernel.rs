@@ -23,6 +23,7 @@ use bpfilter_core::error::Errno;
 use bpfilter_core::ext::targets::TargetValue;
 use bpfilter_core::ext::{lookup, CheckCtx, Kind};
 use bpfilter_core::uapi::{xt_align, IptIp};
+use bpfilter_core::validate::check_extension;
 use zerocopy::FromBytes;
 
 struct K {
@@ -59,27 +60,15 @@ fn ip(proto: u16, inv: u8) -> IptIp {
 fn check_target(c: &K, payload: &[u8]) -> Result<(), Errno> {
     let desc = lookup(Kind::Target, c.n.as_bytes(), c.r)?;
     let ip = ip(c.p, c.i);
-    let hook_mask = 1u32 << c.h;
-    if xt_align(desc.size) != c.sz.checked_sub(32) {
-        return Err(Errno::EINVAL);
-    }
-    if desc.table.is_some_and(|t| t != c.t) {
-        return Err(Errno::EINVAL);
-    }
-    if desc.hooks != 0 && hook_mask & !desc.hooks != 0 {
-        return Err(Errno::EINVAL);
-    }
-    if desc.proto != 0 && (ip.proto.get() != desc.proto || ip.invflags & 0x40 != 0) {
-        return Err(Errno::EINVAL);
-    }
     let matches = hex(c.m);
     let ctx = CheckCtx {
         table: c.t.as_bytes(),
-        hook_mask,
+        hook_mask: 1u32 << c.h,
         ip: &ip,
         matches: &matches,
     };
-    (desc.check)(&ctx, payload)
+    // The validator's own pass-2 check (size, table, hooks, protocol, checkentry).
+    check_extension(desc, &ctx, c.sz, payload)
 }
 
 /// The kernel's errno name as recorded, mapped to what the model returns.

@@ -69,6 +69,20 @@ pub fn validate_replace<'a>(
     pipeline::run(optval, state)
 }
 
+/// The kernel's `xt_check_match()` / `xt_check_target()` for one extension object of
+/// `obj_size` bytes (header included) with payload `data`, as pass 2 runs it: size, table,
+/// hooks, protocol, then the extension's own check. For tests and tools that check single
+/// extensions against recorded kernel answers.
+pub fn check_extension(
+    desc: &crate::ext::ExtDesc,
+    ctx: &crate::ext::CheckCtx<'_>,
+    obj_size: usize,
+    data: &[u8],
+) -> Result<(), crate::error::Errno> {
+    pipeline::check_ext(desc, ctx, obj_size, data, crate::error::Check::TargetSize)
+        .map_err(|e| e.errno())
+}
+
 mod pipeline;
 #[cfg(test)]
 mod tests;

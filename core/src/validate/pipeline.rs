@@ -561,7 +561,7 @@ fn pass2(
 }
 
 /// `xt_check_match()` / `xt_check_target()`.
-fn check_ext(
+pub(super) fn check_ext(
     desc: &ExtDesc,
     ctx: &CheckCtx<'_>,
     obj_size: usize,
