@@ -10,11 +10,12 @@ mod ext_matches_support;
 
 use bpfilter_core::error::Errno;
 use bpfilter_core::ext::{self, CheckCtx, Kind};
-use bpfilter_core::uapi::{xt_align, IptIp, IPT_INV_PROTO};
+use bpfilter_core::uapi::{xt_align, IptIp};
+use bpfilter_core::validate::check_extension;
 use ext_matches_support::payload;
 use zerocopy::FromBytes;
 
-/// `xt_check_match()` after the size check, then the extension's `checkentry`.
+/// `xt_check_match()` and the extension's `checkentry`, as the validator runs them.
 fn check(
     name: &str,
     rev: u8,
@@ -24,19 +25,14 @@ fn check(
     p: &[u8],
 ) -> Result<(), Errno> {
     let desc = ext::lookup(Kind::Match, name.as_bytes(), rev).unwrap();
-    if desc.hooks != 0 && hook_mask & !desc.hooks != 0 {
-        return Err(Errno::EINVAL);
-    }
-    if desc.proto != 0 && (ip.proto.get() != desc.proto || ip.invflags & IPT_INV_PROTO != 0) {
-        return Err(Errno::EINVAL);
-    }
     let ctx = CheckCtx {
         table: table.as_bytes(),
         hook_mask,
         ip,
         matches: &[],
     };
-    (desc.check)(&ctx, p)
+    // The validator's own pass-2 check (size, table, hooks, protocol, checkentry).
+    check_extension(desc, &ctx, 32 + p.len(), p)
 }
 
 #[test]

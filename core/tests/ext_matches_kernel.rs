@@ -18,7 +18,8 @@ mod ext_matches_support;
 
 use bpfilter_core::error::Errno;
 use bpfilter_core::ext::{self, CheckCtx, Kind};
-use bpfilter_core::uapi::{xt_align, IptIp, IPT_INV_PROTO};
+use bpfilter_core::uapi::{xt_align, IptIp};
+use bpfilter_core::validate::check_extension;
 use ext_matches_support::payload;
 use zerocopy::FromBytes;
 
@@ -37,24 +38,14 @@ fn model(
         Some(payload.len()),
         "{name}/{rev} size"
     );
-    if let Some(t) = desc.table {
-        if t != table {
-            return Err(Errno::EINVAL);
-        }
-    }
-    if desc.hooks != 0 && hook_mask & !desc.hooks != 0 {
-        return Err(Errno::EINVAL);
-    }
-    if desc.proto != 0 && (ip.proto.get() != desc.proto || ip.invflags & IPT_INV_PROTO != 0) {
-        return Err(Errno::EINVAL);
-    }
     let ctx = CheckCtx {
         table: table.as_bytes(),
         hook_mask,
         ip,
         matches: &[],
     };
-    (desc.check)(&ctx, payload)
+    // The validator's own pass-2 check (size, table, hooks, protocol, checkentry).
+    check_extension(desc, &ctx, 32 + payload.len(), payload)
 }
 
 #[test]
