@@ -142,7 +142,11 @@ fn serve_until_gone<H: SockoptHandler>(
         let wake = listener.wait(extra, slice)?;
         if wake.notif {
             match listener.recv() {
-                Ok(n) => stats.record(service::serve(listener, handler, &n)),
+                Ok(n) => {
+                    if let Some(r) = service::serve(listener, handler, &n) {
+                        stats.record(r);
+                    }
+                }
                 // ENOENT: the task died before we picked it up; EINTR: retry.
                 Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::EINTR)) => {}
                 Err(e) => return Err(e),
