@@ -674,6 +674,107 @@ impl G<'_> {
         }
     }
 
+    /// A run of 16 to 63 rules that differ only in one key the code generator can classify
+    /// (`core::codegen::classify`): a TCP/UDP destination or source port, or a destination
+    /// or source prefix, with ACCEPT/DROP targets, over a random common part (which may hold
+    /// hotdrop points before or after the key). Keys repeat and prefixes nest; the first and
+    /// last keys are hinted twice, so packets hit the run's edges.
+    fn classifier_run(&mut self) -> Vec<Rule<ChainTarget>> {
+        let key = self.below(4);
+        let n = 16 + self.below(48);
+        let mut ip = self.ip_part();
+        let mut matches = Vec::new();
+        // A few distinct keys, fewer than rules: duplicates.
+        let distinct = 2 + self.below(n);
+        let mut keys: Vec<(u32, u32)> = Vec::new();
+        if key < 2 {
+            let tcp = self.p(1, 2);
+            ip.proto = if tcp { 6 } else { 17 };
+            ip.inv.proto = false;
+            self.h.protos.push(ip.proto as u8);
+            for _ in 0..distinct {
+                let p = if self.p(1, 3) { self.port() } else { self.u16() };
+                keys.push((u32::from(p), 0));
+            }
+            let m = if tcp {
+                let mut v = self.tcp();
+                v.invflags &= if key == 0 { !0x02 } else { !0x01 };
+                mk("tcp", 0, MatchValue::Tcp(v))
+            } else {
+                let mut v = self.udp();
+                v.invflags &= if key == 0 { !0x02 } else { !0x01 };
+                mk("udp", 0, MatchValue::Udp(v))
+            };
+            matches.extend(m);
+        } else {
+            let anchors = self.h.anchors.clone();
+            for _ in 0..distinct {
+                let a = *self.rng.pick(&anchors) ^ (self.u32() & *self.rng.pick(&[0xFF, 0xF0F, 0x3_0000, 0]));
+                let len = if self.p(1, 3) {
+                    1 + self.below(32) as u32
+                } else {
+                    *self.rng.pick(&[8u32, 16, 20, 24, 28, 30, 32, 32])
+                };
+                let m = u32::MAX << (32 - len);
+                keys.push((a & m, m));
+            }
+        }
+        // Extra common matches, without side effects (a limit would end the run).
+        matches.extend(
+            self.matches(&ip)
+                .into_iter()
+                .filter(|m| !matches!(m.value, MatchValue::Limit(_))),
+        );
+        let mut out = Vec::with_capacity(n);
+        let picks: Vec<usize> = (0..n).map(|_| self.below(keys.len())).collect();
+        for (i, &k) in picks.iter().enumerate() {
+            let (kv, km) = keys[k];
+            let mut r = Rule::new(if self.p(1, 2) {
+                ChainTarget::Accept
+            } else {
+                ChainTarget::Drop
+            });
+            r.ip = ip;
+            r.matches = matches.clone();
+            match key {
+                0 | 1 => {
+                    let p = kv as u16;
+                    for m in &mut r.matches {
+                        match &mut m.value {
+                            MatchValue::Tcp(v) if key == 0 => v.dpts = [p, p],
+                            MatchValue::Tcp(v) => v.spts = [p, p],
+                            MatchValue::Udp(v) if key == 0 => v.dpts = [p, p],
+                            MatchValue::Udp(v) => v.spts = [p, p],
+                            _ => continue,
+                        }
+                        break;
+                    }
+                    let edge = if i == 0 || i + 1 == n { 2 } else { 1 };
+                    for _ in 0..edge {
+                        self.h.ports.push(p);
+                    }
+                }
+                _ => {
+                    if key == 2 {
+                        r.ip.dst = Ipv4Addr::from(kv);
+                        r.ip.dmsk = Ipv4Addr::from(km);
+                        r.ip.inv.dst = false;
+                    } else {
+                        r.ip.src = Ipv4Addr::from(kv);
+                        r.ip.smsk = Ipv4Addr::from(km);
+                        r.ip.inv.src = false;
+                    }
+                    let edge = if i == 0 || i + 1 == n { 2 } else { 1 };
+                    for _ in 0..edge {
+                        self.h.nets.push((kv, km));
+                    }
+                }
+            }
+            out.push(r);
+        }
+        out
+    }
+
     fn rule(&mut self, callees: &[String]) -> Rule<ChainTarget> {
         let ip = self.ip_part();
         let mut r = Rule::new(ChainTarget::Accept);
@@ -751,6 +852,17 @@ pub fn ruleset(rng: &mut Rng, max_rules: usize) -> Generated {
                 c.rules.insert(0, jump(n));
             }
         }
+    }
+    // A third of the rulesets get a classifier run in one chain, at its start half the time.
+    if g.p(1, 3) {
+        let run = g.classifier_run();
+        let c = g.below(rs.chains.len());
+        let at = if g.p(1, 2) {
+            0
+        } else {
+            g.below(rs.chains[c].rules.len() + 1)
+        };
+        rs.chains[c].rules.splice(at..at, run);
     }
     strip_output_only_invalid(&mut rs);
     Generated {
