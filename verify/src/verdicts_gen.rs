@@ -682,7 +682,13 @@ impl G<'_> {
     fn classifier_run(&mut self) -> Vec<Rule<ChainTarget>> {
         let key = self.below(4);
         let n = 16 + self.below(48);
-        let mut ip = self.ip_part();
+        // Half the runs have a bare common part, so that many packets get to the lookup.
+        let bare = self.p(1, 2);
+        let mut ip = if bare {
+            IpMatch::default()
+        } else {
+            self.ip_part()
+        };
         let mut matches = Vec::new();
         // A few distinct keys, fewer than rules: duplicates.
         let distinct = 2 + self.below(n);
@@ -693,10 +699,36 @@ impl G<'_> {
             ip.inv.proto = false;
             self.h.protos.push(ip.proto as u8);
             for _ in 0..distinct {
-                let p = if self.p(1, 3) { self.port() } else { self.u16() };
+                let p = if self.p(1, 3) {
+                    self.port()
+                } else {
+                    self.u16()
+                };
                 keys.push((u32::from(p), 0));
             }
-            let m = if tcp {
+            let m = if bare {
+                let v = Udp {
+                    spts: [0, 0xFFFF],
+                    dpts: [0, 0xFFFF],
+                    invflags: 0,
+                };
+                if tcp {
+                    mk(
+                        "tcp",
+                        0,
+                        MatchValue::Tcp(Tcp {
+                            spts: v.spts,
+                            dpts: v.dpts,
+                            option: 0,
+                            flg_mask: 0,
+                            flg_cmp: 0,
+                            invflags: 0,
+                        }),
+                    )
+                } else {
+                    mk("udp", 0, MatchValue::Udp(v))
+                }
+            } else if tcp {
                 let mut v = self.tcp();
                 v.invflags &= if key == 0 { !0x02 } else { !0x01 };
                 mk("tcp", 0, MatchValue::Tcp(v))
@@ -709,7 +741,8 @@ impl G<'_> {
         } else {
             let anchors = self.h.anchors.clone();
             for _ in 0..distinct {
-                let a = *self.rng.pick(&anchors) ^ (self.u32() & *self.rng.pick(&[0xFF, 0xF0F, 0x3_0000, 0]));
+                let a = *self.rng.pick(&anchors)
+                    ^ (self.u32() & *self.rng.pick(&[0xFF, 0xF0F, 0x3_0000, 0]));
                 let len = if self.p(1, 3) {
                     1 + self.below(32) as u32
                 } else {
@@ -720,11 +753,26 @@ impl G<'_> {
             }
         }
         // Extra common matches, without side effects (a limit would end the run).
-        matches.extend(
-            self.matches(&ip)
-                .into_iter()
-                .filter(|m| !matches!(m.value, MatchValue::Limit(_))),
-        );
+        if !bare {
+            matches.extend(
+                self.matches(&ip)
+                    .into_iter()
+                    .filter(|m| !matches!(m.value, MatchValue::Limit(_))),
+            );
+        } else if key >= 2 && self.p(1, 2) {
+            // A UDP header behind the prefix key: a hotdrop point after the key.
+            ip.proto = 17;
+            self.h.protos.push(17);
+            matches.extend(mk(
+                "udp",
+                0,
+                MatchValue::Udp(Udp {
+                    spts: [0, 0xFFFF],
+                    dpts: [0, 0xFFFF],
+                    invflags: 0,
+                }),
+            ));
+        }
         let mut out = Vec::with_capacity(n);
         let picks: Vec<usize> = (0..n).map(|_| self.below(keys.len())).collect();
         for (i, &k) in picks.iter().enumerate() {
@@ -853,8 +901,8 @@ pub fn ruleset(rng: &mut Rng, max_rules: usize) -> Generated {
             }
         }
     }
-    // A third of the rulesets get a classifier run in one chain, at its start half the time.
-    if g.p(1, 3) {
+    // Half the rulesets get a classifier run in one chain, at its start half the time.
+    if g.p(1, 2) {
         let run = g.classifier_run();
         let c = g.below(rs.chains.len());
         let at = if g.p(1, 2) {

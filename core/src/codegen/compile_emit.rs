@@ -72,8 +72,8 @@
 //! proxy in each group on the way.
 
 use super::builder::{Builder, Label};
-use super::compile::{CompileError, CompileOptions, MapKind, MapReloc, Plan, RuleSpan, CONTINUE};
 use super::classify::KeyField;
+use super::compile::{CompileError, CompileOptions, MapKind, MapReloc, Plan, RuleSpan, CONTINUE};
 use super::compile_log as log;
 use super::compile_rule::{Field, LimitSpec, RuleInfo, Step, Term, Tgt};
 use super::insn::{helper, AluOp, Cond, Insn, Reg, Size};

@@ -176,7 +176,11 @@ fn classified(h: &loader::LoadedHook) -> String {
                 r.first,
                 r.first.saturating_add(r.len).saturating_sub(1),
                 r.key.name(),
-                if r.key.is_prefix() { "LPM trie" } else { "hash" },
+                if r.key.is_prefix() {
+                    "LPM trie"
+                } else {
+                    "hash"
+                },
                 r.elems.len()
             )
         })

@@ -20,7 +20,7 @@
 
 use crate::sys::bpf::{
     nf_hook_state, BpfError, Link, LoadOptions, LoadStats, Map, MapSpec, NetfilterAttach, Program,
-    TestRun, TestRunOutput, UpdateFlags, NFPROTO_IPV4,
+    TestRun, TestRunOutput, NFPROTO_IPV4,
 };
 use crate::sys::btf::{Btf, BtfError, Member};
 use crate::sys::netns::NetNs;
@@ -395,7 +395,7 @@ fn classifier_map(c: &Classifier) -> Result<Map, BpfError> {
         keys.extend_from_slice(&e.key.bytes());
         values.extend_from_slice(&e.value());
     }
-    map.update_batch(&keys, &values, UpdateFlags::NoExist)?;
+    map.update_batch(&keys, &values)?;
     Ok(map)
 }
 

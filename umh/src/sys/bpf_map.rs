@@ -449,16 +449,11 @@ impl Map {
             .map_err(elem_err(Cmd::MapUpdateElem))
     }
 
-    /// Store many elements: `keys` and `values` are the keys and values laid end to end
-    /// (`key_size` and [`Map::value_len`] bytes each). One `BPF_MAP_UPDATE_BATCH` call where
-    /// the map type has it; element by element otherwise (and for whatever a failed batch
-    /// left undone).
-    pub fn update_batch(
-        &self,
-        keys: &[u8],
-        values: &[u8],
-        flags: UpdateFlags,
-    ) -> Result<(), BpfError> {
+    /// Store many elements under `BPF_ANY`: `keys` and `values` are the keys and values laid
+    /// end to end (`key_size` and [`Map::value_len`] bytes each). One `BPF_MAP_UPDATE_BATCH`
+    /// call where the kernel has it for the map type, element by element otherwise. (The
+    /// batch takes no `BPF_NOEXIST`/`BPF_EXIST`: its `elem_flags` may only be `BPF_F_LOCK`.)
+    pub fn update_batch(&self, keys: &[u8], values: &[u8]) -> Result<(), BpfError> {
         let klen = usize::try_from(self.info.key_size)
             .map_err(|_| BpfError::Invalid("key size".to_string()))?;
         let n = keys.len().checked_div(klen).unwrap_or(0);
@@ -483,18 +478,18 @@ impl Map {
             values: addr(values.as_ptr()),
             count,
             map_fd: self.fd.as_u32(),
-            elem_flags: flags.code(),
             ..BatchAttr::default()
         };
         // SAFETY: `keys` and `values` hold exactly `count` keys and values of the sizes the
         // kernel copies (checked above) and are borrowed for the call; the kernel only reads
         // them and writes back `count`.
-        let done = match unsafe { sys_bpf(Cmd::MapUpdateBatch, &mut attr) } {
-            Ok(_) => return Ok(()),
-            // Whatever the kernel reports as done stays; the rest goes one by one.
-            Err(_) => usize::try_from(attr.count).unwrap_or(0).min(n),
-        };
-        for i in done..n {
+        if unsafe { sys_bpf(Cmd::MapUpdateBatch, &mut attr) }.is_ok() {
+            return Ok(());
+        }
+        // No batch for this map type (or it failed part way; the kernel leaves `count`
+        // untouched when it fails before the first element): BPF_ANY makes redoing every
+        // element harmless.
+        for i in 0..n {
             let k = keys
                 .get(i.saturating_mul(klen)..i.saturating_add(1).saturating_mul(klen))
                 .unwrap_or_default();
@@ -504,7 +499,7 @@ impl Map {
                         ..i.saturating_add(1).saturating_mul(self.value_len),
                 )
                 .unwrap_or_default();
-            self.update(k, v, flags)?;
+            self.update(k, v, UpdateFlags::Any)?;
         }
         Ok(())
     }
