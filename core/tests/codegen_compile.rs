@@ -293,7 +293,10 @@ fn large_programs_assemble() {
         .map(|i| {
             let b = i.to_be_bytes();
             let port = 22 + u16::from(b[3] & 1);
-            tcp_dport(src(rule(ChainTarget::Accept), [10, b[2], b[3], 0], 24), port)
+            tcp_dport(
+                src(rule(ChainTarget::Accept), [10, b[2], b[3], 0], 24),
+                port,
+            )
         })
         .collect();
     input.push(udp_dport(rule(jump("big")), 9));
