@@ -155,10 +155,7 @@ impl Edge for BpfEdge {
                     .iter()
                     .flat_map(|h| {
                         let c = &h.compiled;
-                        c.classifiers
-                            .iter()
-                            .filter(|r| c.spans.iter().any(|s| s.entry == r.first))
-                            .map(move |r| (h.hook, r.first, r.len))
+                        c.classified().map(move |r| (h.hook, r.first, r.len))
                     })
                     .collect();
                 if !self.classified.is_empty() {

@@ -7,7 +7,9 @@
 //! packet generator aims at them: addresses inside and just outside each mask, the edges of every
 //! port range, flag combinations either side of each mask, option kinds, ICMP types and codes,
 //! lengths and TTLs at and next to each bound, every protocol, first and non-first fragments,
-//! both input interfaces (which `-i` names with `+` match or not).
+//! both input interfaces (which `-i` names with `+` match or not). Half the rulesets also hold
+//! a run of 16-63 rules that differ only in one port or address prefix (what the code
+//! generator turns into a hash or LPM-trie lookup), with repeated keys and nested prefixes.
 
 use bpfilter_core::ext::matches::{
     Comment, Conntrack, Icmp, Iprange, Length, Limit, Mac, Mark, MatchValue, Multiport, Pkttype,
@@ -773,8 +775,25 @@ impl G<'_> {
                 }),
             ));
         }
+        // The last entry gets a key of its own that no earlier prefix contains, so that it can
+        // decide (a run's far edge).
+        for _ in 0..16 {
+            let k = if key < 2 {
+                (u32::from(self.u16()), 0)
+            } else {
+                (self.safe_addr(), u32::MAX)
+            };
+            let covered = keys
+                .iter()
+                .any(|&(v, m)| if key < 2 { v == k.0 } else { k.0 & m == v });
+            if !covered {
+                keys.push(k);
+                break;
+            }
+        }
         let mut out = Vec::with_capacity(n);
-        let picks: Vec<usize> = (0..n).map(|_| self.below(keys.len())).collect();
+        let mut picks: Vec<usize> = (0..n).map(|_| self.below(keys.len())).collect();
+        picks[n - 1] = keys.len() - 1;
         for (i, &k) in picks.iter().enumerate() {
             let (kv, km) = keys[k];
             let mut r = Rule::new(if self.p(1, 2) {

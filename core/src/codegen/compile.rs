@@ -58,6 +58,10 @@
 //!   order), the kernel's `xt_limit_priv` state; shared by all hooks (the kernel has one state
 //!   per rule).
 //! * log: ring buffer of [`super::compile_log::LogEvent`]s.
+//! * classifiers: one hash map or LPM trie per run of entries that differ only in one port
+//!   or prefix ([`super::classify`]; the runs are found over the whole table, so every hook
+//!   shares them), `{u32 entry, u32 verdict}` values, listed in
+//!   [`CompiledProgram::classifiers`] and filled by the loader.
 //!
 //! No-panic contract: [`compile`] accepts any [`Table`] (hand-built ones with out-of-range
 //! indices included) and returns an error value instead of panicking; every walk is bounded.
@@ -270,6 +274,19 @@ impl CompiledProgram {
             out.push('\n');
         }
         out
+    }
+
+    /// The classifier runs this hook's program looks up (the table's runs it reaches).
+    pub fn classified(&self) -> impl Iterator<Item = &Classifier> + '_ {
+        self.classifiers.iter().enumerate().filter_map(|(i, c)| {
+            let i = u32::try_from(i).ok()?;
+            self.relocs
+                .iter()
+                .any(|r| {
+                    r.map == MapKind::ExactClassifier(i) || r.map == MapKind::PrefixClassifier(i)
+                })
+                .then_some(c)
+        })
     }
 
     /// The entry whose code contains slot `pc`, if any.

@@ -167,9 +167,7 @@ fn classified(h: &loader::LoadedHook) -> String {
         return String::new();
     }
     let runs: Vec<String> = c
-        .classifiers
-        .iter()
-        .filter(|r| c.spans.iter().any(|s| s.entry == r.first))
+        .classified()
         .map(|r| {
             format!(
                 "entries {}..{} on {} ({}, {} keys)",
