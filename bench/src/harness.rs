@@ -45,8 +45,11 @@ pub struct Config {
     pub backend: &'static dyn Backend,
     /// Rule count (0 for the baselines).
     pub rules: usize,
-    /// Namespace and applied ruleset; `None` while the backend is pending.
+    /// Namespace and applied ruleset; `None` while the backend is pending or when applying
+    /// failed.
     pub live: Option<(Sandbox, Applied)>,
+    /// Why applying the ruleset failed (the row is then reported as failed, the run goes on).
+    pub failed: Option<String>,
 }
 
 impl Config {
@@ -90,8 +93,9 @@ pub struct Row {
     pub rules: usize,
     /// Profile.
     pub profile: Profile,
-    /// Why there are no numbers (`"codegen pending"`), if there are none.
-    pub pending: Option<&'static str>,
+    /// Why there are no numbers (`"codegen pending"`, `"failed to load: ..."`), if there are
+    /// none.
+    pub pending: Option<String>,
     /// Smallest sample.
     pub min_ns: Option<f64>,
     /// Median sample.
@@ -146,33 +150,47 @@ pub fn run(opts: &Options) -> Result<Outcome, BenchError> {
             backend: b,
             rules: 0,
             live: Some((sb, applied)),
+            failed: None,
         });
     }
     for &n in &opts.rules {
         let rs = RuleSet::generate(n);
         for name in &opts.impls {
             let b = backend(name).ok_or_else(|| BenchError(format!("no backend {name}")))?;
-            let live = if b.pending().is_some() {
-                None
+            let (live, failed) = if b.pending().is_some() {
+                (None, None)
             } else {
                 let sb = Sandbox::new()?;
-                let applied = b
-                    .apply(&sb, &rs)
-                    .map_err(|e| BenchError(format!("{} x {n}: {e}", b.name())))?;
-                log(
-                    t0,
-                    &format!(
-                        "{:>15} x {n:>6} rules applied in {:.1} ms",
-                        b.name(),
-                        applied.apply_time.as_secs_f64() * 1e3
-                    ),
-                );
-                Some((sb, applied))
+                match b.apply(&sb, &rs) {
+                    Ok(applied) => {
+                        log(
+                            t0,
+                            &format!(
+                                "{:>15} x {n:>6} rules applied in {:.1} ms",
+                                b.name(),
+                                applied.apply_time.as_secs_f64() * 1e3
+                            ),
+                        );
+                        (Some((sb, applied)), None)
+                    }
+                    // A ruleset one implementation cannot take is a result too (bpfilter
+                    // beyond the verifier's limit): a failed row, and the run goes on. The
+                    // namespace goes with `sb`.
+                    Err(e) => {
+                        let first = e.to_string().lines().next().unwrap_or("").to_owned();
+                        log(
+                            t0,
+                            &format!("{:>15} x {n:>6} rules FAILED: {first}", b.name()),
+                        );
+                        (None, Some(failed_reason(&first)))
+                    }
+                }
             };
             configs.push(Config {
                 backend: b,
                 rules: n,
                 live,
+                failed,
             });
         }
     }
@@ -268,6 +286,12 @@ pub fn run(opts: &Options) -> Result<Outcome, BenchError> {
             ("timing", timing),
         ],
     })
+}
+
+/// A failed row's status: "failed to load: " and the error's first line, cut short.
+fn failed_reason(first_line: &str) -> String {
+    let short: String = first_line.chars().take(80).collect();
+    format!("failed to load: {short}")
 }
 
 /// Frames per sample for `target_ns` at `est_ns` per frame.
@@ -382,7 +406,11 @@ fn rows(configs: &[Config], jobs: &[Job], opts: &Options) -> Vec<Row> {
             impl_name: c.backend.name(),
             rules: c.rules,
             profile: p,
-            pending: c.backend.pending(),
+            pending: c
+                .backend
+                .pending()
+                .map(str::to_owned)
+                .or_else(|| c.failed.clone()),
             min_ns: stats::min(samples),
             median_ns: stats::median(samples),
             filter_ns: if c.rules == 0 {

@@ -36,7 +36,7 @@ pub fn text(o: &Outcome) -> String {
             s.push('\n');
         }
         last_rules = Some(r.rules);
-        if let Some(why) = r.pending {
+        if let Some(why) = &r.pending {
             let _ = writeln!(
                 s,
                 "{:>7}  {:<8} {:<16} n/a ({why})",
@@ -115,7 +115,7 @@ pub fn text(o: &Outcome) -> String {
                 p.jited_len,
                 ms(p.load_time)
             );
-        } else if let Some(why) = r.pending {
+        } else if let Some(why) = &r.pending {
             seen.push(key);
             let _ = writeln!(s, "{:<16} {:>7} n/a ({why})", r.impl_name, r.rules);
         }
@@ -160,6 +160,7 @@ pub fn json(o: &Outcome) -> String {
     for (i, r) in o.rows.iter().enumerate() {
         let status = r
             .pending
+            .as_ref()
             .map_or_else(|| "measured".to_owned(), |w| format!("n/a ({w})"));
         let _ = write!(
             s,
@@ -206,17 +207,18 @@ mod tests {
     use std::time::Duration;
 
     fn row(impl_name: &'static str, pending: Option<&'static str>) -> Row {
+        let measured = pending.is_none();
         Row {
             impl_name,
             rules: 10,
             profile: Profile::Deep,
-            pending,
-            min_ns: pending.is_none().then_some(500.0),
-            median_ns: pending.is_none().then_some(510.5),
-            filter_ns: pending.is_none().then_some(40.25),
-            ratio: pending.is_none().then_some(1.0),
+            pending: pending.map(str::to_owned),
+            min_ns: measured.then_some(500.0),
+            median_ns: measured.then_some(510.5),
+            filter_ns: measured.then_some(40.25),
+            ratio: measured.then_some(1.0),
             repeat: 1000,
-            apply: pending.is_none().then_some(Duration::from_millis(3)),
+            apply: measured.then_some(Duration::from_millis(3)),
             prog: None,
         }
     }
@@ -227,6 +229,10 @@ mod tests {
             rows: vec![
                 row("iptables-legacy", None),
                 row("bpfilter", Some("codegen pending")),
+                Row {
+                    rules: 100_000,
+                    ..row("bpfilter", Some("failed to load: E2BIG"))
+                },
             ],
             seed: 1,
             rounds: 3,
@@ -235,6 +241,7 @@ mod tests {
         let t = text(&o);
         assert!(t.contains("bpfilter         n/a (codegen pending)"));
         assert!(t.contains("510.5"));
+        assert!(t.contains(" 100000  deep     bpfilter         n/a (failed to load: E2BIG)"));
         let j = json(&o);
         assert!(j.contains(
             "\"impl\": \"bpfilter\", \"rules\": 10, \"profile\": \"deep\", \
@@ -242,6 +249,7 @@ mod tests {
                             \"ratio_to_iptables\": null, \"status\": \"n/a (codegen pending)\""
         ));
         assert!(j.contains("\"filter_ns\": 40.250, \"ratio_to_iptables\": 1.000"));
-        assert_eq!(j.matches("\"impl\"").count(), 2);
+        assert!(j.contains("\"status\": \"n/a (failed to load: E2BIG)\""));
+        assert_eq!(j.matches("\"impl\"").count(), 3);
     }
 }

@@ -268,6 +268,7 @@ fn map_relocations_are_linked() {
             MapKind::Counters => 11,
             MapKind::Limits => 12,
             MapKind::Log => 13,
+            MapKind::ExactClassifier(i) | MapKind::PrefixClassifier(i) => 20 + i as i32,
         })
     };
     let linked = p.link(fd).expect("link");
@@ -284,19 +285,27 @@ fn map_relocations_are_linked() {
 
 /// 3,000 rules plus a 2,000-rule chain inlined in the middle: far beyond 16-bit jumps, so
 /// the tails and the jump over the chain go through group proxies. Assembling must succeed
-/// and every jump must land inside the program.
+/// and every jump must land inside the program. (Neighbours differ in two fields, so no run
+/// becomes a classifier.)
 #[test]
 fn large_programs_assemble() {
     let mut input: Vec<R> = (0..1500u32)
         .map(|i| {
             let b = i.to_be_bytes();
-            tcp_dport(src(rule(ChainTarget::Accept), [10, b[2], b[3], 0], 24), 22)
+            let port = 22 + u16::from(b[3] & 1);
+            tcp_dport(
+                src(rule(ChainTarget::Accept), [10, b[2], b[3], 0], 24),
+                port,
+            )
         })
         .collect();
     input.push(udp_dport(rule(jump("big")), 9));
     input.extend((0..1500u32).map(|i| {
         let b = i.to_be_bytes();
-        udp_dport(src(rule(ChainTarget::Drop), [11, b[2], b[3], 0], 24), 53)
+        udp_dport(
+            src(rule(ChainTarget::Drop), [11, b[2], b[3], 0], 24),
+            53 + u16::from(b[3] & 1),
+        )
     }));
     let big: Vec<R> = (0..2000u32)
         .map(|i| {
@@ -374,4 +383,77 @@ fn log_events_decode_and_print_like_the_kernel() {
     put(&mut e, 60, 33);
     assert!(LogEvent::parse(&e).is_none());
     assert!(LogEvent::parse(&e[..40]).is_none());
+}
+
+/// A 20-rule port run in INPUT and a 20-rule prefix run in a user chain: each is one map
+/// lookup in the program that reaches it, the maps are the table's (the same list in every
+/// hook's program), and the entries around a run stay ordinary rules. A jump into the middle
+/// of a run compiles that walk's entries one by one.
+#[test]
+fn runs_become_classifiers_in_the_programs_that_reach_them() {
+    use bpfilter_core::codegen::classify::{Key, KeyField};
+    let mut input: Vec<R> = (0..20u16)
+        .map(|i| udp_dport(src(rule(ChainTarget::Accept), [10, 0, 0, 2], 32), 1000 + i))
+        .collect();
+    input.push(rule(jump("nets")));
+    let nets: Vec<R> = (0..20u8)
+        .map(|i| src(rule(ChainTarget::Drop), [192, 168, i, 0], 24))
+        .collect();
+    let t = filter(input, vec![("nets", nets)]);
+    let progs = compile_table(&t, &opts()).expect("compiles");
+    let p = progs.iter().find(|p| p.hook == IN).expect("INPUT");
+    assert_eq!(
+        (p.stats.classified_runs, p.stats.classified_entries),
+        (2, 40)
+    );
+    assert_eq!(p.classifiers.len(), 2);
+    let keys: Vec<KeyField> = p.classified().map(|c| c.key).collect();
+    assert_eq!(keys, [KeyField::Dport, KeyField::Saddr]);
+    let ports = &p.classifiers[0];
+    assert_eq!((ports.first, ports.len, ports.elems.len()), (0, 20, 20));
+    assert_eq!(ports.elems[0].key, Key::Port(1000));
+    assert_eq!((ports.elems[0].entry, ports.elems[0].verdict), (0, 1));
+    let prefixes = &p.classifiers[1];
+    assert!(prefixes.elems.iter().all(|e| e.verdict == 0));
+    assert!(prefixes.elems.iter().any(|e| e.key
+        == Key::Prefix {
+            addr: 0xC0A8_0300,
+            len: 24
+        }));
+    for (i, kind) in [MapKind::ExactClassifier(0), MapKind::PrefixClassifier(1)]
+        .into_iter()
+        .enumerate()
+    {
+        assert!(p.relocs.iter().any(|r| r.map == kind), "map {i} used");
+    }
+    // The other hooks reach no run but list the same maps.
+    for q in progs.iter().filter(|q| q.hook != IN) {
+        assert_eq!(q.classifiers, p.classifiers);
+        assert_eq!(q.classified().count(), 0);
+    }
+
+    // A jump into the middle of the port run (entry 6; entry 0 jumps): the main walk still
+    // holds the whole run (one lookup), the jumped-to walk holds entries 6..=20 only and
+    // compiles them as ordinary rules.
+    let mut input: Vec<R> = vec![proto(rule(ChainTarget::Drop), 47)];
+    input.extend(
+        (0..20u16).map(|i| udp_dport(src(rule(ChainTarget::Accept), [10, 0, 0, 2], 32), 1000 + i)),
+    );
+    let mut t = filter(input, vec![]);
+    t.entries[0].target = Target::Jump(6);
+    let p = compile(&t, IN, &opts()).expect("compiles");
+    assert_eq!(
+        (p.stats.classified_runs, p.stats.classified_entries),
+        (1, 20)
+    );
+    for k in 6..=20 {
+        assert!(
+            p.spans.iter().any(|s| s.entry == k),
+            "entry {k} compiled on its own"
+        );
+    }
+    assert!(
+        !p.spans.iter().any(|s| s.entry == 2),
+        "entry 2 only inside the run"
+    );
 }

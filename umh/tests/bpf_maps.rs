@@ -270,3 +270,43 @@ fn pinned_map_and_program_outlive_their_descriptors() {
         assert_eq!(errno(Map::from_pinned(&map_path)), Some(libc::ENOENT));
     });
 }
+
+/// `update_batch` fills a hash map and an LPM trie (one `BPF_MAP_UPDATE_BATCH`, or element
+/// by element where the kernel has no batch for the type) with exactly the given elements.
+#[test]
+fn batch_update_fills_hash_and_lpm_trie() {
+    let h = Map::create(&MapSpec::hash("bpfilter_t_bh", 4, 8, 64)).expect("create hash");
+    let mut keys = Vec::new();
+    let mut values = Vec::new();
+    for i in 0..50u32 {
+        keys.extend_from_slice(&(i * 7).to_ne_bytes());
+        values.extend_from_slice(&i.to_ne_bytes());
+        values.extend_from_slice(&(i % 2).to_ne_bytes());
+    }
+    h.update_batch(&keys, &values).expect("hash batch");
+    for i in 0..50u32 {
+        let v = h.lookup(&(i * 7).to_ne_bytes()).expect("lookup");
+        let mut want = i.to_ne_bytes().to_vec();
+        want.extend_from_slice(&(i % 2).to_ne_bytes());
+        assert_eq!(v, Some(want), "key {}", i * 7);
+    }
+    assert_eq!(h.lookup(&1u32.to_ne_bytes()).expect("lookup"), None);
+
+    let t = Map::create(&MapSpec::lpm_trie("bpfilter_t_bl", 4, 4, 16)).expect("create trie");
+    let mut keys = lpm_key(8, &[10, 0, 0, 0]);
+    keys.extend(lpm_key(29, &[213, 191, 160, 216]));
+    keys.extend(lpm_key(16, &[10, 1, 0, 0]));
+    let values: Vec<u8> = [1u32, 2, 3].iter().flat_map(|v| v.to_ne_bytes()).collect();
+    t.update_batch(&keys, &values).expect("trie batch");
+    let find = |a: [u8; 4]| {
+        t.lookup(&lpm_key(32, &a))
+            .expect("lookup")
+            .map(|v| u32::from_ne_bytes(v.try_into().expect("4 bytes")))
+    };
+    assert_eq!(find([10, 1, 2, 3]), Some(3));
+    assert_eq!(find([10, 9, 9, 9]), Some(1));
+    assert_eq!(find([213, 191, 160, 217]), Some(2));
+    assert_eq!(find([213, 191, 160, 224]), None);
+    // Sizes that do not divide into elements are refused before the kernel sees them.
+    assert!(t.update_batch(&keys[1..], &values).is_err());
+}

@@ -45,6 +45,8 @@ pub struct BpfEdge {
     counters: Vec<(u64, u64)>,
     loaded_at: Instant,
     coverage: BTreeMap<String, u64>,
+    /// `(hook, first, len)` of every classified run the loaded programs hold.
+    classified: Vec<(usize, usize, usize)>,
 }
 
 /// Loader options for the running kernel (its BTF).
@@ -87,6 +89,7 @@ impl BpfEdge {
             counters: Vec::new(),
             loaded_at: Instant::now(),
             coverage: BTreeMap::new(),
+            classified: Vec::new(),
         })
     }
 
@@ -147,6 +150,20 @@ impl Edge for BpfEdge {
             Ok(t) => {
                 self.counters = t.counters().map_err(|e| format!("counters: {e}"))?;
                 self.state = Some(EvalState::with_hz(&rs.table, 0, self.opts.compile.hz));
+                self.classified = t
+                    .hooks
+                    .iter()
+                    .flat_map(|h| {
+                        let c = &h.compiled;
+                        c.classified().map(move |r| (h.hook, r.first, r.len))
+                    })
+                    .collect();
+                if !self.classified.is_empty() {
+                    *self
+                        .coverage
+                        .entry("rulesets with classified runs".into())
+                        .or_default() += 1;
+                }
                 self.loaded = Some(t);
                 self.loaded_at = Instant::now();
                 Ok(LoadResult::Ready)
@@ -192,6 +209,23 @@ impl Edge for BpfEdge {
                     .coverage
                     .entry(format!("{} by {:?}", o.verdict, o.cause))
                     .or_default() += 1;
+                // Packets that reached a classified run: decided inside it (a hit), or
+                // counted nothing in it (a miss or a common-part mismatch went on).
+                for &(hook, first, len) in &self.classified {
+                    if hook != p.hook {
+                        continue;
+                    }
+                    let what = if (first..first + len).contains(&o.decided_by) {
+                        match o.decided_by - first {
+                            0 => "classified: decided by a run's first entry",
+                            d if d + 1 == len => "classified: decided by a run's last entry",
+                            _ => "classified: decided inside a run",
+                        }
+                    } else {
+                        "classified: decided outside the run"
+                    };
+                    *self.coverage.entry(what.into()).or_default() += 1;
+                }
                 return Ok(Check::Agree);
             }
         }

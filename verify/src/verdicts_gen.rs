@@ -7,7 +7,9 @@
 //! packet generator aims at them: addresses inside and just outside each mask, the edges of every
 //! port range, flag combinations either side of each mask, option kinds, ICMP types and codes,
 //! lengths and TTLs at and next to each bound, every protocol, first and non-first fragments,
-//! both input interfaces (which `-i` names with `+` match or not).
+//! both input interfaces (which `-i` names with `+` match or not). Half the rulesets also hold
+//! a run of 16-63 rules that differ only in one port or address prefix (what the code
+//! generator turns into a hash or LPM-trie lookup), with repeated keys and nested prefixes.
 
 use bpfilter_core::ext::matches::{
     Comment, Conntrack, Icmp, Iprange, Length, Limit, Mac, Mark, MatchValue, Multiport, Pkttype,
@@ -674,6 +676,172 @@ impl G<'_> {
         }
     }
 
+    /// A run of 16 to 63 rules that differ only in one key the code generator can classify
+    /// (`core::codegen::classify`): a TCP/UDP destination or source port, or a destination
+    /// or source prefix, with ACCEPT/DROP targets, over a random common part (which may hold
+    /// hotdrop points before or after the key). Keys repeat and prefixes nest; the first and
+    /// last keys are hinted twice, so packets hit the run's edges.
+    fn classifier_run(&mut self) -> Vec<Rule<ChainTarget>> {
+        let key = self.below(4);
+        let n = 16 + self.below(48);
+        // Half the runs have a bare common part, so that many packets get to the lookup.
+        let bare = self.p(1, 2);
+        let mut ip = if bare {
+            IpMatch::default()
+        } else {
+            self.ip_part()
+        };
+        let mut matches = Vec::new();
+        // A few distinct keys, fewer than rules: duplicates.
+        let distinct = 2 + self.below(n);
+        let mut keys: Vec<(u32, u32)> = Vec::new();
+        if key < 2 {
+            let tcp = self.p(1, 2);
+            ip.proto = if tcp { 6 } else { 17 };
+            ip.inv.proto = false;
+            self.h.protos.push(ip.proto as u8);
+            for _ in 0..distinct {
+                let p = if self.p(1, 3) {
+                    self.port()
+                } else {
+                    self.u16()
+                };
+                keys.push((u32::from(p), 0));
+            }
+            let m = if bare {
+                let v = Udp {
+                    spts: [0, 0xFFFF],
+                    dpts: [0, 0xFFFF],
+                    invflags: 0,
+                };
+                if tcp {
+                    mk(
+                        "tcp",
+                        0,
+                        MatchValue::Tcp(Tcp {
+                            spts: v.spts,
+                            dpts: v.dpts,
+                            option: 0,
+                            flg_mask: 0,
+                            flg_cmp: 0,
+                            invflags: 0,
+                        }),
+                    )
+                } else {
+                    mk("udp", 0, MatchValue::Udp(v))
+                }
+            } else if tcp {
+                let mut v = self.tcp();
+                v.invflags &= if key == 0 { !0x02 } else { !0x01 };
+                mk("tcp", 0, MatchValue::Tcp(v))
+            } else {
+                let mut v = self.udp();
+                v.invflags &= if key == 0 { !0x02 } else { !0x01 };
+                mk("udp", 0, MatchValue::Udp(v))
+            };
+            matches.extend(m);
+        } else {
+            let anchors = self.h.anchors.clone();
+            for _ in 0..distinct {
+                let a = *self.rng.pick(&anchors)
+                    ^ (self.u32() & *self.rng.pick(&[0xFF, 0xF0F, 0x3_0000, 0]));
+                let len = if self.p(1, 3) {
+                    1 + self.below(32) as u32
+                } else {
+                    *self.rng.pick(&[8u32, 16, 20, 24, 28, 30, 32, 32])
+                };
+                let m = u32::MAX << (32 - len);
+                keys.push((a & m, m));
+            }
+        }
+        // Extra common matches, without side effects (a limit would end the run).
+        if !bare {
+            matches.extend(
+                self.matches(&ip)
+                    .into_iter()
+                    .filter(|m| !matches!(m.value, MatchValue::Limit(_))),
+            );
+        } else if key >= 2 && self.p(1, 2) {
+            // A UDP header behind the prefix key: a hotdrop point after the key.
+            ip.proto = 17;
+            self.h.protos.push(17);
+            matches.extend(mk(
+                "udp",
+                0,
+                MatchValue::Udp(Udp {
+                    spts: [0, 0xFFFF],
+                    dpts: [0, 0xFFFF],
+                    invflags: 0,
+                }),
+            ));
+        }
+        // The last entry gets a key of its own that no earlier prefix contains, so that it can
+        // decide (a run's far edge).
+        for _ in 0..16 {
+            let k = if key < 2 {
+                (u32::from(self.u16()), 0)
+            } else {
+                (self.safe_addr(), u32::MAX)
+            };
+            let covered = keys
+                .iter()
+                .any(|&(v, m)| if key < 2 { v == k.0 } else { k.0 & m == v });
+            if !covered {
+                keys.push(k);
+                break;
+            }
+        }
+        let mut out = Vec::with_capacity(n);
+        let mut picks: Vec<usize> = (0..n).map(|_| self.below(keys.len())).collect();
+        picks[n - 1] = keys.len() - 1;
+        for (i, &k) in picks.iter().enumerate() {
+            let (kv, km) = keys[k];
+            let mut r = Rule::new(if self.p(1, 2) {
+                ChainTarget::Accept
+            } else {
+                ChainTarget::Drop
+            });
+            r.ip = ip;
+            r.matches = matches.clone();
+            match key {
+                0 | 1 => {
+                    let p = kv as u16;
+                    for m in &mut r.matches {
+                        match &mut m.value {
+                            MatchValue::Tcp(v) if key == 0 => v.dpts = [p, p],
+                            MatchValue::Tcp(v) => v.spts = [p, p],
+                            MatchValue::Udp(v) if key == 0 => v.dpts = [p, p],
+                            MatchValue::Udp(v) => v.spts = [p, p],
+                            _ => continue,
+                        }
+                        break;
+                    }
+                    let edge = if i == 0 || i + 1 == n { 2 } else { 1 };
+                    for _ in 0..edge {
+                        self.h.ports.push(p);
+                    }
+                }
+                _ => {
+                    if key == 2 {
+                        r.ip.dst = Ipv4Addr::from(kv);
+                        r.ip.dmsk = Ipv4Addr::from(km);
+                        r.ip.inv.dst = false;
+                    } else {
+                        r.ip.src = Ipv4Addr::from(kv);
+                        r.ip.smsk = Ipv4Addr::from(km);
+                        r.ip.inv.src = false;
+                    }
+                    let edge = if i == 0 || i + 1 == n { 2 } else { 1 };
+                    for _ in 0..edge {
+                        self.h.nets.push((kv, km));
+                    }
+                }
+            }
+            out.push(r);
+        }
+        out
+    }
+
     fn rule(&mut self, callees: &[String]) -> Rule<ChainTarget> {
         let ip = self.ip_part();
         let mut r = Rule::new(ChainTarget::Accept);
@@ -751,6 +919,17 @@ pub fn ruleset(rng: &mut Rng, max_rules: usize) -> Generated {
                 c.rules.insert(0, jump(n));
             }
         }
+    }
+    // Half the rulesets get a classifier run in one chain, at its start half the time.
+    if g.p(1, 2) {
+        let run = g.classifier_run();
+        let c = g.below(rs.chains.len());
+        let at = if g.p(1, 2) {
+            0
+        } else {
+            g.below(rs.chains[c].rules.len() + 1)
+        };
+        rs.chains[c].rules.splice(at..at, run);
     }
     strip_output_only_invalid(&mut rs);
     Generated {

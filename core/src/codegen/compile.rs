@@ -58,11 +58,16 @@
 //!   order), the kernel's `xt_limit_priv` state; shared by all hooks (the kernel has one state
 //!   per rule).
 //! * log: ring buffer of [`super::compile_log::LogEvent`]s.
+//! * classifiers: one hash map or LPM trie per run of entries that differ only in one port
+//!   or prefix ([`super::classify`]; the runs are found over the whole table, so every hook
+//!   shares them), `{u32 entry, u32 verdict}` values, listed in
+//!   [`CompiledProgram::classifiers`] and filled by the loader.
 //!
 //! No-panic contract: [`compile`] accepts any [`Table`] (hand-built ones with out-of-range
 //! indices included) and returns an error value instead of panicking; every walk is bounded.
 
 use super::builder::CodegenError;
+use super::classify::{self, Classifier, Run, CLASSIFY_MIN_RUN};
 use super::compile_emit::Emitter;
 use super::compile_rule::{self, Env, Needs, RuleInfo, Tgt};
 use super::insn::Insn;
@@ -194,6 +199,10 @@ pub enum MapKind {
     Limits,
     /// LOG events (ring buffer).
     Log,
+    /// The hash map of classifier `n` ([`CompiledProgram::classifiers`]): exact keys.
+    ExactClassifier(u32),
+    /// The LPM trie of classifier `n`: prefix keys.
+    PrefixClassifier(u32),
 }
 
 /// An `ld_imm64` (`src_reg = BPF_PSEUDO_MAP_FD`) whose `imm` must become a map's fd.
@@ -252,6 +261,10 @@ pub struct CompileStats {
     pub inlined_for_depth: bool,
     /// Whether the program tracks the kernel's jump-stack depth.
     pub tracks_depth: bool,
+    /// Runs of entries compiled as one map lookup (see [`super::classify`]).
+    pub classified_runs: usize,
+    /// Entries those runs hold.
+    pub classified_entries: usize,
 }
 
 /// One hook's program.
@@ -265,6 +278,10 @@ pub struct CompiledProgram {
     pub relocs: Vec<MapReloc>,
     /// The maps of the table.
     pub maps: MapsNeeded,
+    /// The classifier maps of the table (the same for every hook; a hook's program uses
+    /// those of the runs it reaches), indexed by the number in [`MapKind::ExactClassifier`]
+    /// and [`MapKind::PrefixClassifier`].
+    pub classifiers: Vec<Classifier>,
     /// Entries reachable from the hook, ascending.
     pub entries: Vec<usize>,
     /// Where each compiled entry instance lies, in code order.
@@ -307,6 +324,19 @@ impl CompiledProgram {
             out.push('\n');
         }
         out
+    }
+
+    /// The classifier runs this hook's program looks up (the table's runs it reaches).
+    pub fn classified(&self) -> impl Iterator<Item = &Classifier> + '_ {
+        self.classifiers.iter().enumerate().filter_map(|(i, c)| {
+            let i = u32::try_from(i).ok()?;
+            self.relocs
+                .iter()
+                .any(|r| {
+                    r.map == MapKind::ExactClassifier(i) || r.map == MapKind::PrefixClassifier(i)
+                })
+                .then_some(c)
+        })
     }
 
     /// The entry whose code contains slot `pc`, if any.
@@ -485,6 +515,10 @@ pub(crate) struct Plan {
     pub(crate) frames: usize,
     /// More functions than the policy's were inlined to fit the frame limit.
     pub(crate) inlined_for_depth: bool,
+    /// The table's classifier runs.
+    pub(crate) runs: Vec<Run>,
+    /// First entry of a run -> its index in `runs`.
+    pub(crate) run_at: BTreeMap<usize, usize>,
 }
 
 impl Plan {
@@ -704,6 +738,8 @@ fn plan(table: &Table, hook: usize, opts: &CompileOptions) -> Result<Plan, Compi
         needs.add(compile_rule::Field::Depth);
     }
     needs.add(compile_rule::Field::SkbLen);
+    let runs = table_runs(table, &env, &infos);
+    let run_at = runs.iter().enumerate().map(|(i, r)| (r.first, i)).collect();
 
     Ok(Plan {
         infos,
@@ -716,7 +752,26 @@ fn plan(table: &Table, hook: usize, opts: &CompileOptions) -> Result<Plan, Compi
         track_depth,
         frames,
         inlined_for_depth,
+        runs,
+        run_at,
     })
+}
+
+/// The classifier runs of the whole table (every hook's program shares the maps, so they do
+/// not depend on the hook). Entries the walk analysed are reused; the others are analysed
+/// here, an unsupported one simply ends a run.
+fn table_runs(table: &Table, env: &Env, infos: &BTreeMap<usize, RuleInfo>) -> Vec<Run> {
+    let mut scratch = Needs::default();
+    let all: Vec<Option<RuleInfo>> = table
+        .entries
+        .iter()
+        .enumerate()
+        .map(|(k, r)| match infos.get(&k) {
+            Some(i) => Some(i.clone()),
+            None => compile_rule::analyze(r, k, env, &mut scratch, 0).ok(),
+        })
+        .collect();
+    classify::find_runs(&all, CLASSIFY_MIN_RUN)
 }
 
 /// Functions in an order where every callee comes before its callers (post-order from
@@ -898,12 +953,25 @@ pub fn compile(
         main_stack: out.main_stack,
         inlined_for_depth: plan.inlined_for_depth,
         tracks_depth: plan.track_depth,
+        classified_runs: out.classified_runs,
+        classified_entries: out.classified_entries,
     };
+    let classifiers = plan
+        .runs
+        .iter()
+        .map(|r| Classifier {
+            first: r.first,
+            len: r.len,
+            key: r.key,
+            elems: classify::elements(r),
+        })
+        .collect();
     Ok(CompiledProgram {
         hook,
         insns: out.insns,
         relocs: out.relocs,
         maps,
+        classifiers,
         entries,
         spans: out.spans,
         stats,

@@ -72,6 +72,7 @@
 //! proxy in each group on the way.
 
 use super::builder::{Builder, Label};
+use super::classify::KeyField;
 use super::compile::{CompileError, CompileOptions, MapKind, MapReloc, Plan, RuleSpan, CONTINUE};
 use super::compile_log as log;
 use super::compile_rule::{Field, LimitSpec, RuleInfo, Step, Term, Tgt};
@@ -175,6 +176,8 @@ pub(crate) struct Output {
     pub(crate) subprograms: usize,
     pub(crate) inlined_calls: usize,
     pub(crate) main_stack: usize,
+    pub(crate) classified_runs: usize,
+    pub(crate) classified_entries: usize,
 }
 
 /// Emits one hook's program.
@@ -191,6 +194,8 @@ pub(crate) struct Emitter<'a> {
     emitted_subs: BTreeSet<usize>,
     log_label: Option<Label>,
     inlined_calls: usize,
+    classified_runs: usize,
+    classified_entries: usize,
 }
 
 impl<'a> Emitter<'a> {
@@ -208,6 +213,8 @@ impl<'a> Emitter<'a> {
             emitted_subs: BTreeSet::new(),
             log_label: None,
             inlined_calls: 0,
+            classified_runs: 0,
+            classified_entries: 0,
         }
     }
 
@@ -272,6 +279,8 @@ impl<'a> Emitter<'a> {
             subprograms,
             inlined_calls: self.inlined_calls,
             main_stack,
+            classified_runs: self.classified_runs,
+            classified_entries: self.classified_entries,
         })
     }
 
@@ -956,7 +965,28 @@ impl<'a> Emitter<'a> {
             });
         }
         let walk: Vec<usize> = self.plan.walk(start)?.to_vec();
-        for k in walk {
+        let mut i = 0usize;
+        while let Some(&k) = walk.get(i) {
+            // A classifier run starting here, whole in this walk (a walk that starts inside a
+            // run compiles its entries one by one).
+            if let Some(&r) = self.plan.run_at.get(&k) {
+                let run = self
+                    .plan
+                    .runs
+                    .get(r)
+                    .ok_or(CompileError::Internal("run index"))?;
+                let len = run.len;
+                let whole = walk
+                    .get(i..i.saturating_add(len))
+                    .is_some_and(|w| w.iter().copied().eq(k..k.saturating_add(len)));
+                if whole {
+                    self.maybe_close_group()?;
+                    self.classified(r)?;
+                    i = i.saturating_add(len);
+                    continue;
+                }
+            }
+            i = i.saturating_add(1);
             let info = self.plan.info(k)?.clone();
             if info.is_dead() {
                 continue;
@@ -965,6 +995,105 @@ impl<'a> Emitter<'a> {
             self.rule(k, &info, ctx, nest)?;
         }
         Ok(())
+    }
+
+    /// Classifier run `r` (see `super::classify`):
+    ///
+    /// ```text
+    ///     r0 = common terms;  if r0 != 0 goto miss
+    ///     KEY = the packet's key;  r0 = lookup(map, KEY);  if r0 == 0 goto next
+    ///     r1 = value.entry;  r0 = value.verdict & 1;  goto count_exit
+    /// miss:                                      (only with a header status in the terms)
+    ///     if r9 == 0 goto next
+    ///     KEY = key;  r0 = lookup;  if r0 == 0: cold(terms before the key) else cold(terms)
+    /// next:
+    /// ```
+    fn classified(&mut self, r: usize) -> Result<(), CompileError> {
+        let run = self
+            .plan
+            .runs
+            .get(r)
+            .ok_or(CompileError::Internal("run index"))?
+            .clone();
+        let start = self.b.len();
+        let id = u32::try_from(r).map_err(|_| CompileError::Internal("run index"))?;
+        let map = if run.key.is_prefix() {
+            MapKind::PrefixClassifier(id)
+        } else {
+            MapKind::ExactClassifier(id)
+        };
+        let terms: Vec<Term> = run
+            .common
+            .iter()
+            .filter_map(|s| match s {
+                Step::Term(t) => Some(t.clone()),
+                Step::Limit(_) => None,
+            })
+            .collect();
+        if terms.len() != run.common.len() {
+            return Err(CompileError::Internal("a classifier run with a limit"));
+        }
+        let next = self.b.new_label();
+        let troubled = terms.iter().any(|t| matches!(t, Term::Status(_)));
+        let miss = if troubled { self.b.new_label() } else { next };
+        if !terms.is_empty() {
+            self.fused(&terms)?;
+            self.b.jmp_if(Cond::Ne, Reg::R0, 0, miss);
+        }
+        self.lookup_key(run.key, map);
+        let tail = self.count_exit();
+        self.b
+            .jmp_if(Cond::Eq, Reg::R0, 0, next)
+            .load(Size::W, Reg::R1, Reg::R0, 0)
+            .load(Size::W, Reg::R0, Reg::R0, 4)
+            .alu64(AluOp::And, Reg::R0, 1)
+            .jmp(tail);
+        if troubled {
+            // The common part failed with a status 2 somewhere: which statuses could have
+            // dropped the packet depends on whether some entry's key held.
+            let hit = self.b.new_label();
+            self.b.bind(miss).jmp_if(Cond::Eq, Reg::R9, 0, next);
+            self.lookup_key(run.key, map);
+            self.b.jmp_if(Cond::Ne, Reg::R0, 0, hit);
+            let before = terms.get(..run.pos.min(terms.len())).unwrap_or_default();
+            if before.iter().any(|t| matches!(t, Term::Status(_))) {
+                self.cold(before, next)?;
+            } else {
+                self.b.jmp(next);
+            }
+            self.b.bind(hit);
+            self.cold(&terms, next)?;
+        }
+        self.b.bind(next);
+        self.spans.push(RuleSpan {
+            entry: run.first,
+            start,
+            end: self.b.len(),
+        });
+        self.classified_runs = self.classified_runs.saturating_add(1);
+        self.classified_entries = self.classified_entries.saturating_add(run.len);
+        Ok(())
+    }
+
+    /// Store the packet's key for `key` at KEY and look it up in `map`: r0 = the value or
+    /// NULL.
+    fn lookup_key(&mut self, key: KeyField, map: MapKind) {
+        if key.is_prefix() {
+            // `struct bpf_lpm_trie_key_u8 { u32 prefixlen; u8 data[4]; }`, the address as
+            // loaded (network byte order).
+            self.b.store_imm(Size::W, Reg::R10, KEY, 32);
+            self.load_field(Reg::R1, key.field());
+            self.b
+                .store(Size::W, Reg::R10, KEY.saturating_add(4), Reg::R1);
+        } else {
+            self.load_field(Reg::R1, key.field());
+            self.b.store(Size::W, Reg::R10, KEY, Reg::R1);
+        }
+        self.ld_map(Reg::R1, map);
+        self.b
+            .mov64(Reg::R2, Reg::R10)
+            .add64(Reg::R2, i32::from(KEY))
+            .call_helper(helper::MAP_LOOKUP_ELEM);
     }
 
     fn rule(

@@ -72,6 +72,7 @@
 //! disassembler accepts any slice of instructions.
 
 mod builder;
+pub mod classify;
 mod compile;
 mod compile_emit;
 pub mod compile_log;

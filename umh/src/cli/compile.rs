@@ -42,6 +42,7 @@ Compile every hook of the ruleset in FILE to a BPF netfilter program, load it in
 kernel's verifier (nothing is attached) and print, per hook: instruction count, whether the
 verifier accepted it (else its whole log), verifier-processed instructions, JIT size and load
 time. --disasm also prints each program, annotated with the entry each rule's code is for.
+Runs of entries compiled as one hash or LPM-trie lookup (classifiers) are listed per hook.
 
 FILE is a SET_REPLACE blob (what blobcheck reads) or an iptables-save file; a save file is
 loaded with the machine's own iptables-legacy-restore into a scratch network namespace and
@@ -155,6 +156,38 @@ pub fn describe(table: &str, h: &loader::LoadedHook) -> String {
         } else {
             ""
         },
+    ) + &classified(h)
+}
+
+/// The classifier runs a hook's program holds: `; N classified runs (M entries): entries
+/// a..b on dport (hash, K keys), ...`, or nothing.
+fn classified(h: &loader::LoadedHook) -> String {
+    let c = &h.compiled;
+    if c.stats.classified_runs == 0 {
+        return String::new();
+    }
+    let runs: Vec<String> = c
+        .classified()
+        .map(|r| {
+            format!(
+                "entries {}..{} on {} ({}, {} keys)",
+                r.first,
+                r.first.saturating_add(r.len).saturating_sub(1),
+                r.key.name(),
+                if r.key.is_prefix() {
+                    "LPM trie"
+                } else {
+                    "hash"
+                },
+                r.elems.len()
+            )
+        })
+        .collect();
+    format!(
+        "; {} classified runs ({} entries): {}",
+        c.stats.classified_runs,
+        c.stats.classified_entries,
+        runs.join(", ")
     )
 }
 

@@ -24,6 +24,7 @@ use crate::sys::bpf::{
 };
 use crate::sys::btf::{Btf, BtfError, Member};
 use crate::sys::netns::NetNs;
+use bpfilter_core::codegen::classify::{Classifier, CLASSIFIER_VALUE_SIZE};
 use bpfilter_core::codegen::{
     compile_table, BitField, CompileError, CompileOptions, CompiledProgram, LogLayout, MapKind,
     NfLayout, UidLayout, COUNTER_VALUE_SIZE, DEFAULT_HZ, DEFAULT_INLINE_MAX_ENTRIES,
@@ -263,6 +264,8 @@ pub struct TableMaps {
     pub limits: Option<Map>,
     /// LOG events, if the table has LOG rules.
     pub log: Option<Map>,
+    /// One hash map or LPM trie per classifier run (`CompiledProgram::classifiers`).
+    pub classifiers: Vec<Map>,
 }
 
 impl TableMaps {
@@ -271,6 +274,10 @@ impl TableMaps {
             MapKind::Counters => Some(self.counters.fd().as_raw()),
             MapKind::Limits => self.limits.as_ref().map(|m| m.fd().as_raw()),
             MapKind::Log => self.log.as_ref().map(|m| m.fd().as_raw()),
+            MapKind::ExactClassifier(i) | MapKind::PrefixClassifier(i) => self
+                .classifiers
+                .get(usize::try_from(i).ok()?)
+                .map(|m| m.fd().as_raw()),
         }
     }
 }
@@ -361,10 +368,18 @@ pub fn load_programs(
     } else {
         None
     };
+    let classifiers = programs
+        .first()
+        .map(|p| p.classifiers.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(classifier_map)
+        .collect::<Result<Vec<Map>, BpfError>>()?;
     let maps = TableMaps {
         counters,
         limits,
         log,
+        classifiers,
     };
     let mut hooks = Vec::new();
     for compiled in programs {
@@ -395,6 +410,27 @@ pub fn load_programs(
         hooks,
         entries: table.entries.len(),
     })
+}
+
+/// Create and fill the map of one classifier run: a hash map (exact keys) or an LPM trie
+/// (prefixes), `{u32 entry, u32 verdict}` values, filled before any program uses it.
+fn classifier_map(c: &Classifier) -> Result<Map, BpfError> {
+    let n = u32::try_from(c.elems.len().max(1))
+        .map_err(|_| BpfError::Invalid("classifier too large".to_string()))?;
+    let spec = if c.key.is_prefix() {
+        MapSpec::lpm_trie("bpfilter_lpm", 4, CLASSIFIER_VALUE_SIZE, n)
+    } else {
+        MapSpec::hash("bpfilter_hash", c.key.key_size(), CLASSIFIER_VALUE_SIZE, n)
+    };
+    let map = Map::create(&spec)?;
+    let mut keys = Vec::new();
+    let mut values = Vec::new();
+    for e in &c.elems {
+        keys.extend_from_slice(&e.key.bytes());
+        values.extend_from_slice(&e.value());
+    }
+    map.update_batch(&keys, &values)?;
+    Ok(map)
 }
 
 /// Attached links; dropping this (or [`Attachment::detach`]) detaches them.

@@ -53,6 +53,8 @@ pub enum Cmd {
     MapDeleteElem,
     /// `BPF_MAP_GET_NEXT_KEY`.
     MapGetNextKey,
+    /// `BPF_MAP_UPDATE_BATCH`.
+    MapUpdateBatch,
     /// `BPF_PROG_LOAD`.
     ProgLoad,
     /// `BPF_OBJ_PIN`.
@@ -78,6 +80,7 @@ impl Cmd {
             Cmd::MapUpdateElem => 2,
             Cmd::MapDeleteElem => 3,
             Cmd::MapGetNextKey => 4,
+            Cmd::MapUpdateBatch => 26,
             Cmd::ProgLoad => 5,
             Cmd::ObjPin => 6,
             Cmd::ObjGet => 7,
@@ -96,6 +99,7 @@ impl Cmd {
             Cmd::MapUpdateElem => "BPF_MAP_UPDATE_ELEM",
             Cmd::MapDeleteElem => "BPF_MAP_DELETE_ELEM",
             Cmd::MapGetNextKey => "BPF_MAP_GET_NEXT_KEY",
+            Cmd::MapUpdateBatch => "BPF_MAP_UPDATE_BATCH",
             Cmd::ProgLoad => "BPF_PROG_LOAD",
             Cmd::ObjPin => "BPF_OBJ_PIN",
             Cmd::ObjGet => "BPF_OBJ_GET",

@@ -242,6 +242,20 @@ pub(super) struct ElemAttr {
     flags: u64,
 }
 
+/// `union bpf_attr`'s `batch` member.
+#[derive(IntoBytes, FromBytes, Immutable, KnownLayout, Default)]
+#[repr(C)]
+pub(super) struct BatchAttr {
+    in_batch: u64,
+    out_batch: u64,
+    keys: u64,
+    values: u64,
+    count: u32,
+    map_fd: u32,
+    elem_flags: u64,
+    flags: u64,
+}
+
 /// `struct bpf_map_info` up to `map_extra`.
 #[derive(IntoBytes, FromBytes, Immutable, KnownLayout, Default)]
 #[repr(C)]
@@ -433,6 +447,61 @@ impl Map {
         unsafe { sys_bpf(Cmd::MapUpdateElem, &mut attr) }
             .map(drop)
             .map_err(elem_err(Cmd::MapUpdateElem))
+    }
+
+    /// Store many elements under `BPF_ANY`: `keys` and `values` are the keys and values laid
+    /// end to end (`key_size` and [`Map::value_len`] bytes each). One `BPF_MAP_UPDATE_BATCH`
+    /// call where the kernel has it for the map type, element by element otherwise. (The
+    /// batch takes no `BPF_NOEXIST`/`BPF_EXIST`: its `elem_flags` may only be `BPF_F_LOCK`.)
+    pub fn update_batch(&self, keys: &[u8], values: &[u8]) -> Result<(), BpfError> {
+        let klen = usize::try_from(self.info.key_size)
+            .map_err(|_| BpfError::Invalid("key size".to_string()))?;
+        let n = keys.len().checked_div(klen).unwrap_or(0);
+        if klen == 0
+            || n.checked_mul(klen) != Some(keys.len())
+            || n.checked_mul(self.value_len) != Some(values.len())
+        {
+            return Err(BpfError::Invalid(format!(
+                "batch of {} key bytes and {} value bytes for map {:?}",
+                keys.len(),
+                values.len(),
+                self.info.name
+            )));
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        let count =
+            u32::try_from(n).map_err(|_| BpfError::Invalid("batch too large".to_string()))?;
+        let mut attr = BatchAttr {
+            keys: addr(keys.as_ptr()),
+            values: addr(values.as_ptr()),
+            count,
+            map_fd: self.fd.as_u32(),
+            ..BatchAttr::default()
+        };
+        // SAFETY: `keys` and `values` hold exactly `count` keys and values of the sizes the
+        // kernel copies (checked above) and are borrowed for the call; the kernel only reads
+        // them and writes back `count`.
+        if unsafe { sys_bpf(Cmd::MapUpdateBatch, &mut attr) }.is_ok() {
+            return Ok(());
+        }
+        // No batch for this map type (or it failed part way; the kernel leaves `count`
+        // untouched when it fails before the first element): BPF_ANY makes redoing every
+        // element harmless.
+        for i in 0..n {
+            let k = keys
+                .get(i.saturating_mul(klen)..i.saturating_add(1).saturating_mul(klen))
+                .unwrap_or_default();
+            let v = values
+                .get(
+                    i.saturating_mul(self.value_len)
+                        ..i.saturating_add(1).saturating_mul(self.value_len),
+                )
+                .unwrap_or_default();
+            self.update(k, v, UpdateFlags::Any)?;
+        }
+        Ok(())
     }
 
     /// Delete `key`; `false` if it was not there.
