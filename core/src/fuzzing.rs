@@ -167,4 +167,6 @@ const FUZZ_COMPILE_OPTIONS: crate::codegen::CompileOptions = crate::codegen::Com
     },
     hz: 250,
     inline_max_entries: 4,
+    cold_above: crate::codegen::DEFAULT_COLD_ABOVE,
+    hot_entries: crate::codegen::DEFAULT_HOT_ENTRIES,
 };

@@ -269,6 +269,7 @@ fn map_relocations_are_linked() {
             MapKind::Limits => 12,
             MapKind::Log => 13,
             MapKind::ExactClassifier(i) | MapKind::PrefixClassifier(i) => 20 + i as i32,
+            MapKind::Cold(h) => 40 + h as i32,
         })
     };
     let linked = p.link(fd).expect("link");

@@ -68,6 +68,7 @@
 
 use super::builder::CodegenError;
 use super::classify::{self, Classifier, Run, CLASSIFY_MIN_RUN};
+use super::compile_cold::{self, ColdCode};
 use super::compile_emit::Emitter;
 use super::compile_rule::{self, Env, Needs, RuleInfo, Tgt};
 use super::insn::Insn;
@@ -93,6 +94,11 @@ pub const LIMIT_VALUE_SIZE: u32 = 16;
 pub const LOG_RINGBUF_SIZE: u32 = 256 * 1024;
 /// Default for [`CompileOptions::inline_max_entries`].
 pub const DEFAULT_INLINE_MAX_ENTRIES: usize = 4;
+/// Default [`CompileOptions::cold_above`]: about where straight-line code nears the
+/// verifier's limit of one million processed instructions.
+pub const DEFAULT_COLD_ABOVE: usize = 10_000;
+/// Default [`CompileOptions::hot_entries`]: what fits the instruction cache.
+pub const DEFAULT_HOT_ENTRIES: usize = 1_000;
 /// Default `CONFIG_HZ` (this machine's kernel).
 pub const DEFAULT_HZ: u32 = 250;
 
@@ -188,6 +194,11 @@ pub struct CompileOptions {
     pub hz: u32,
     /// Functions with at most this many entries are inlined at each jump.
     pub inline_max_entries: usize,
+    /// A hook whose program would compile more entries than this runs in cold mode: a hot
+    /// prefix inline, the rest interpreted from a map (see `compile_cold`).
+    pub cold_above: usize,
+    /// Entries of the hook's chain kept inline in cold mode (fewer if a jump comes first).
+    pub hot_entries: usize,
 }
 
 /// Which map an `ld_imm64` refers to.
@@ -203,6 +214,8 @@ pub enum MapKind {
     ExactClassifier(u32),
     /// The LPM trie of classifier `n`: prefix keys.
     PrefixClassifier(u32),
+    /// The cold code of hook `n`'s program (array of 16-byte instructions).
+    Cold(u32),
 }
 
 /// An `ld_imm64` (`src_reg = BPF_PSEUDO_MAP_FD`) whose `imm` must become a map's fd.
@@ -265,6 +278,10 @@ pub struct CompileStats {
     pub classified_runs: usize,
     /// Entries those runs hold.
     pub classified_entries: usize,
+    /// Cold mode: entries compiled inline before the interpreter takes over.
+    pub hot_entries: Option<usize>,
+    /// Cold mode: instructions of the cold code.
+    pub cold_insns: usize,
 }
 
 /// One hook's program.
@@ -282,6 +299,8 @@ pub struct CompiledProgram {
     /// those of the runs it reaches), indexed by the number in [`MapKind::ExactClassifier`]
     /// and [`MapKind::PrefixClassifier`].
     pub classifiers: Vec<Classifier>,
+    /// Cold mode: the code the interpreter walks (the [`MapKind::Cold`] map's contents).
+    pub cold: Option<ColdCode>,
     /// Entries reachable from the hook, ascending.
     pub entries: Vec<usize>,
     /// Where each compiled entry instance lies, in code order.
@@ -519,6 +538,21 @@ pub(crate) struct Plan {
     pub(crate) runs: Vec<Run>,
     /// First entry of a run -> its index in `runs`.
     pub(crate) run_at: BTreeMap<usize, usize>,
+    /// Cold mode: the hot prefix (the main walk) hands over to the cold-rule interpreter.
+    pub(crate) cold: Option<ColdPlan>,
+}
+
+/// The cold part of a hook's program (see `compile_cold`).
+#[derive(Debug)]
+pub(crate) struct ColdPlan {
+    /// Every reachable entry as cold code.
+    pub(crate) code: ColdCode,
+    /// Where the interpreter starts: the first entry after the hot prefix.
+    pub(crate) start_pc: u32,
+    /// The policy entry's pc (RETURN with an empty stack).
+    pub(crate) underflow_pc: u32,
+    /// Entries of the hot prefix.
+    pub(crate) hot: usize,
 }
 
 impl Plan {
@@ -643,6 +677,91 @@ fn plan(table: &Table, hook: usize, opts: &CompileOptions) -> Result<Plan, Compi
     };
     let order = topo_order(main, &calls)?;
 
+    // Cold mode: past `cold_above` compiled entries the straight-line program would stop
+    // fitting the instruction cache and, further on, the verifier; keep a hot prefix of the
+    // hook's chain inline (up to `hot_entries`, ending before the first jump) and interpret
+    // the rest.
+    let runs_now = table_runs(table, &env, &infos);
+    let classified_saving: usize = runs_now
+        .iter()
+        .filter(|r| infos.contains_key(&r.first))
+        .map(|r| r.len.saturating_sub(1))
+        .sum();
+    let size = funcs
+        .values()
+        .map(Vec::len)
+        .sum::<usize>()
+        .saturating_sub(classified_saving);
+    if size > opts.cold_above {
+        let walk = funcs.get(&main).cloned().unwrap_or_default();
+        let mut hot = 0usize;
+        while let Some(k) = walk.get(hot) {
+            let Some(info) = infos.get(k) else { break };
+            let last = hot.saturating_add(1) >= walk.len();
+            if hot >= opts.hot_entries || callee(info).is_some() || last || !info.falls_through() {
+                break;
+            }
+            hot = hot.saturating_add(1);
+        }
+        let start = *walk
+            .get(hot)
+            .ok_or(CompileError::Internal("empty main walk"))?;
+        let stacksize = u32::try_from(
+            table
+                .entries
+                .iter()
+                .filter(|r| matches!(r.target, Target::Error(_)))
+                .count(),
+        )
+        .unwrap_or(u32::MAX);
+        let pushes = max_pushes(&order, &funcs, &infos)
+            .get(&main)
+            .copied()
+            .unwrap_or(0);
+        let slots = u64::from(compile_cold::STACK_SLOTS);
+        if pushes > slots && u64::from(stacksize) > slots {
+            return Err(CompileError::TooDeep {
+                frames: usize::try_from(pushes).unwrap_or(usize::MAX),
+                limit: usize::try_from(slots).unwrap_or(0),
+            });
+        }
+        let code = compile_cold::encode(&infos)?;
+        let start_pc = code.pc_of(start)?;
+        let underflow_pc = code.pc_of(uf)?;
+        let mut hot_funcs = BTreeMap::new();
+        hot_funcs.insert(
+            main,
+            walk.get(..hot).map(<[usize]>::to_vec).unwrap_or_default(),
+        );
+        needs.add(compile_rule::Field::SkbLen);
+        let run_at = runs_now
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.first, i))
+            .collect();
+        return Ok(Plan {
+            infos,
+            funcs: hot_funcs,
+            main,
+            underflow: (uf, uf_verdict),
+            inline: BTreeSet::new(),
+            needs,
+            stacksize,
+            track_depth: false,
+            // main, the bpf_loop callback, LOG's subprogram.
+            frames: 3,
+            inlined_for_depth: false,
+            runs: runs_now,
+            run_at,
+            cold: Some(ColdPlan {
+                code,
+                start_pc,
+                underflow_pc,
+                hot,
+            }),
+        });
+    }
+
     let logs = |s: usize| -> bool {
         funcs.get(&s).is_some_and(|w| {
             w.iter().any(|k| {
@@ -754,6 +873,7 @@ fn plan(table: &Table, hook: usize, opts: &CompileOptions) -> Result<Plan, Compi
         inlined_for_depth,
         runs,
         run_at,
+        cold: None,
     })
 }
 
@@ -933,7 +1053,11 @@ pub fn compile(
             .iter()
             .any(|r| matches!(&r.target, Target::Ext(x) if x.desc.name == "LOG")),
     };
-    let mut entries: Vec<usize> = plan.funcs.values().flatten().copied().collect();
+    let mut entries: Vec<usize> = match &plan.cold {
+        // Cold mode: every analysed entry is reachable (hot or interpreted).
+        Some(_) => plan.infos.keys().copied().collect(),
+        None => plan.funcs.values().flatten().copied().collect(),
+    };
     entries.push(plan.underflow.0);
     entries.sort_unstable();
     entries.dedup();
@@ -955,6 +1079,8 @@ pub fn compile(
         tracks_depth: plan.track_depth,
         classified_runs: out.classified_runs,
         classified_entries: out.classified_entries,
+        hot_entries: plan.cold.as_ref().map(|c| c.hot),
+        cold_insns: plan.cold.as_ref().map_or(0, |c| c.code.insns.len()),
     };
     let classifiers = plan
         .runs
@@ -972,6 +1098,7 @@ pub fn compile(
         relocs: out.relocs,
         maps,
         classifiers,
+        cold: plan.cold.map(|c| c.code),
         entries,
         spans: out.spans,
         stats,

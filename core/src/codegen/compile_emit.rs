@@ -74,6 +74,7 @@
 use super::builder::{Builder, Label};
 use super::classify::KeyField;
 use super::compile::{CompileError, CompileOptions, MapKind, MapReloc, Plan, RuleSpan, CONTINUE};
+use super::compile_cold as cold;
 use super::compile_log as log;
 use super::compile_rule::{Field, LimitSpec, RuleInfo, Step, Term, Tgt};
 use super::insn::{helper, AluOp, Cond, Insn, Reg, Size};
@@ -193,6 +194,8 @@ pub(crate) struct Emitter<'a> {
     sub_queue: Vec<usize>,
     emitted_subs: BTreeSet<usize>,
     log_label: Option<Label>,
+    /// The cold interpreter's callback, once used.
+    cold_label: Option<Label>,
     inlined_calls: usize,
     classified_runs: usize,
     classified_entries: usize,
@@ -212,6 +215,7 @@ impl<'a> Emitter<'a> {
             sub_queue: Vec::new(),
             emitted_subs: BTreeSet::new(),
             log_label: None,
+            cold_label: None,
             inlined_calls: 0,
             classified_runs: 0,
             classified_entries: 0,
@@ -222,6 +226,10 @@ impl<'a> Emitter<'a> {
         self.prologue()?;
         self.group = Group::new(self.b.len());
         self.walk(self.plan.main, Ctx::Main, 0)?;
+        if let Some(c) = &self.plan.cold {
+            let (start, uf) = (c.start_pc, c.underflow_pc);
+            self.cold_call(start, uf)?;
+        }
         self.close_group(false)?;
         let mut subprograms = 0usize;
         while let Some(s) = self.sub_queue.pop() {
@@ -240,12 +248,19 @@ impl<'a> Emitter<'a> {
             self.close_group(false)?;
             subprograms = subprograms.saturating_add(1);
         }
+        if self.cold_label.is_some() {
+            self.cold_callback()?;
+            subprograms = subprograms.saturating_add(1);
+        }
         if let Some(l) = self.log_label {
             self.b.bind(l);
             self.log_subprogram()?;
             subprograms = subprograms.saturating_add(1);
         }
-        let main_stack = usize::from((-FIELDS).unsigned_abs());
+        let main_stack = match self.plan.cold {
+            Some(_) => Self::cold_stack(),
+            None => usize::from((-FIELDS).unsigned_abs()),
+        };
         let insns = self.b.finish()?;
         // Code after a chain that always ends the walk (inlined at its call site) is dead; the
         // verifier refuses dead code, so drop it and move everything that points into the code.
@@ -540,6 +555,9 @@ impl<'a> Emitter<'a> {
         self.no_packet_check(Cond::Ne);
         self.b.mov64(Reg::R7, Reg::R0);
 
+        if self.plan.cold.is_some() {
+            self.cold_zero_fields();
+        }
         // skb->len, for the byte counters (and the L4 bounds).
         self.b.load(Size::W, Reg::R1, Reg::R8, lay.skb_len);
         self.store_field(Field::SkbLen, Reg::R1);
@@ -1794,3 +1812,516 @@ const ATOMIC_W: u8 = 0xc3;
 const XCHG: i32 = 0xe1;
 /// `BPF_CMPXCHG` (`0xf0 | BPF_FETCH`).
 const CMPXCHG: i32 = 0xf1;
+
+// -------------------------------------------------------------------- cold rules
+
+/// `long bpf_loop(u32 nr_loops, void *callback_fn, void *callback_ctx, u64 flags)`.
+const BPF_LOOP: i32 = 181;
+/// `BPF_MAX_LOOPS`: the most iterations `bpf_loop` runs.
+const MAX_LOOPS: i32 = 8 * 1024 * 1024;
+/// Bytes of the cold interpreter's state (main frame, below the fields area).
+const COLD_STATE_SIZE: i16 = 32 + 4 * 24;
+const _: () = assert!(cold::STACK_SLOTS == 24, "COLD_STATE_SIZE holds 24 return pcs");
+/// The cold interpreter's state (main frame).
+const STATE: i16 = FIELDS - COLD_STATE_SIZE;
+/// State words, relative to [`STATE`]: the pc, the pc of the current entry's next entry,
+/// the current entry, the verdict, the jump-stack depth, multiport's hit flag, the policy
+/// entry's pc, and the jump stack (return pcs).
+const S_PC: i16 = 0;
+const S_NEXT: i16 = 4;
+const S_ENTRY: i16 = 8;
+const S_VERDICT: i16 = 12;
+const S_SP: i16 = 16;
+const S_HIT: i16 = 20;
+const S_UF: i16 = 24;
+const S_STACK: i16 = 32;
+/// The fields area, relative to [`STATE`].
+const S_FIELDS: i16 = FIELDS - STATE;
+
+/// Field `f`, relative to [`STATE`].
+fn sf(f: Field) -> i16 {
+    S_FIELDS.saturating_add(off(f))
+}
+
+impl Emitter<'_> {
+    /// The main frame's stack in cold mode.
+    pub(crate) fn cold_stack() -> usize {
+        usize::from((-STATE).unsigned_abs())
+    }
+
+    /// Cold mode: zero the fields area first, so that the interpreter may read any field
+    /// (the verifier checks every slot a variable-offset read can reach).
+    pub(crate) fn cold_zero_fields(&mut self) {
+        let mut at = 0i16;
+        while at < FIELDS_SIZE {
+            self.b.store_imm(Size::DW, Reg::R6, at, 0);
+            at = at.saturating_add(8);
+        }
+    }
+
+    /// The hot prefix ends here: run the cold code from `start` (a pc) and return its
+    /// verdict.
+    pub(crate) fn cold_call(&mut self, start: u32, underflow: u32) -> Result<(), CompileError> {
+        let cb = match self.cold_label {
+            Some(l) => l,
+            None => {
+                let l = self.b.new_label();
+                self.cold_label = Some(l);
+                l
+            }
+        };
+        let mut at = STATE;
+        while at < FIELDS {
+            self.b.store_imm(Size::DW, Reg::R10, at, 0);
+            at = at.saturating_add(8);
+        }
+        self.b
+            .store_imm(Size::W, Reg::R10, STATE + S_PC, imm(start))
+            .store_imm(Size::W, Reg::R10, STATE + S_UF, imm(underflow))
+            .store_imm(Size::W, Reg::R10, STATE + S_VERDICT, verdict::DROP)
+            .mov64(Reg::R1, MAX_LOOPS)
+            .ld_func(Reg::R2, cb)
+            .mov64(Reg::R3, Reg::R10)
+            .add64(Reg::R3, i32::from(STATE))
+            .mov64(Reg::R4, 0)
+            .call_helper(BPF_LOOP)
+            .load(Size::W, Reg::R0, Reg::R10, STATE + S_VERDICT)
+            .alu64(AluOp::And, Reg::R0, 1)
+            .exit();
+        Ok(())
+    }
+
+    /// `r2 = field[f]` of the instruction at r9 (a bad index drops).
+    fn cold_field(&mut self, bad: Label) {
+        let last = i32::try_from(Field::ALL.len().saturating_sub(1)).unwrap_or(0);
+        self.b
+            .load(Size::B, Reg::R2, Reg::R9, 1)
+            .jmp_if(Cond::Gt, Reg::R2, last, bad)
+            .alu64(AluOp::Lsh, Reg::R2, 2)
+            .mov64(Reg::R3, Reg::R6)
+            .alu64(AluOp::Add, Reg::R3, Reg::R2)
+            .load(Size::W, Reg::R2, Reg::R3, S_FIELDS);
+    }
+
+    /// `r0 = lookup(cold code, pc + delta)`, dropping if out of range.
+    fn cold_fetch(&mut self, delta: i32, bad: Label) {
+        self.b
+            .load(Size::W, Reg::R1, Reg::R6, S_PC)
+            .add64(Reg::R1, delta)
+            .store(Size::W, Reg::R10, KEY, Reg::R1);
+        self.ld_map(Reg::R1, cold::map_kind(self.hook));
+        self.b
+            .mov64(Reg::R2, Reg::R10)
+            .add64(Reg::R2, i32::from(KEY))
+            .call_helper(helper::MAP_LOOKUP_ELEM)
+            .jmp_if(Cond::Eq, Reg::R0, 0, bad);
+    }
+
+    /// The `bpf_loop` callback: one cold instruction per call (see `compile_cold`).
+    /// r6 = the state, r9 = the instruction, r8 = the pc of the next instruction.
+    pub(crate) fn cold_callback(&mut self) -> Result<(), CompileError> {
+        use cold::op;
+        let Some(cb) = self.cold_label else {
+            return Ok(());
+        };
+        let b = |e: &mut Self| e.b.new_label();
+        let (ok, miss, drop, target) = (b(self), b(self), b(self), b(self));
+        let labels: Vec<(u8, Label)> = [
+            op::RULE,
+            op::MASKED,
+            op::RANGE,
+            op::STATUS,
+            op::IFACE,
+            op::ICMP,
+            op::MP_BEGIN,
+            op::MP_ITEM,
+            op::MP_END,
+            op::OPTBIT,
+            op::LIMIT,
+            op::NEVER,
+        ]
+        .into_iter()
+        // The limits map exists only for tables with limit matches.
+        .filter(|o| *o != op::LIMIT || self.plan.needs.limit)
+        .map(|o| (o, self.b.new_label()))
+        .collect();
+        let at = |o: u8| {
+            labels
+                .iter()
+                .find(|(x, _)| *x == o)
+                .map(|(_, l)| *l)
+                .ok_or(CompileError::Internal("cold op label"))
+        };
+        self.b.bind(cb).mov64(Reg::R6, Reg::R2);
+        self.cold_fetch(0, drop);
+        self.b
+            .mov64(Reg::R9, Reg::R0)
+            .load(Size::W, Reg::R8, Reg::R6, S_PC)
+            .add64(Reg::R8, 1)
+            .load(Size::B, Reg::R1, Reg::R9, 0)
+            .jmp_if(Cond::Ge, Reg::R1, i32::from(op::T_VERDICT), target);
+        for (o, l) in &labels {
+            self.b.jmp_if(Cond::Eq, Reg::R1, i32::from(*o), *l);
+        }
+        self.b.jmp(drop);
+
+        // Tails.
+        self.b
+            .bind(ok)
+            .store(Size::W, Reg::R6, S_PC, Reg::R8)
+            .ret(0)
+            .bind(miss)
+            .load(Size::W, Reg::R1, Reg::R6, S_NEXT)
+            .store(Size::W, Reg::R6, S_PC, Reg::R1)
+            .ret(0)
+            .bind(drop)
+            .store_imm(Size::W, Reg::R6, S_VERDICT, verdict::DROP)
+            .ret(1);
+        // `if (r2 ^ inv) != 0 goto miss; goto ok` with r2 a 0/1 mismatch.
+        let decide = |e: &mut Self| {
+            e.b.load(Size::B, Reg::R4, Reg::R9, 2)
+                .alu64(AluOp::Xor, Reg::R2, Reg::R4)
+                .jmp_if(Cond::Ne, Reg::R2, 0, miss)
+                .jmp(ok);
+        };
+
+        // RULE: the entry and where a mismatch continues.
+        self.b
+            .bind(at(op::RULE)?)
+            .load(Size::W, Reg::R1, Reg::R9, 4)
+            .store(Size::W, Reg::R6, S_ENTRY, Reg::R1)
+            .load(Size::W, Reg::R1, Reg::R9, 8)
+            .store(Size::W, Reg::R6, S_NEXT, Reg::R1)
+            .jmp(ok);
+        // NEVER.
+        self.b.bind(at(op::NEVER)?).jmp(miss);
+        // MASKED: ((F & a) ^ b) != 0.
+        self.b.bind(at(op::MASKED)?);
+        self.cold_field(drop);
+        let nz = self.b.new_label();
+        self.b
+            .load(Size::W, Reg::R3, Reg::R9, 4)
+            .alu32(AluOp::And, Reg::R2, Reg::R3)
+            .load(Size::W, Reg::R3, Reg::R9, 8)
+            .alu32(AluOp::Xor, Reg::R2, Reg::R3)
+            .jmp_if(Cond::Eq, Reg::R2, 0, nz)
+            .mov64(Reg::R2, 1)
+            .bind(nz);
+        decide(self);
+        // RANGE: !(a <= F <= b).
+        self.b.bind(at(op::RANGE)?);
+        self.cold_field(drop);
+        let out = self.b.new_label();
+        self.b
+            .mov64(Reg::R5, 1)
+            .load(Size::W, Reg::R3, Reg::R9, 4)
+            .jmp_if(Cond::Lt, Reg::R2, Reg::R3, out)
+            .load(Size::W, Reg::R3, Reg::R9, 8)
+            .jmp_if(Cond::Gt, Reg::R2, Reg::R3, out)
+            .mov64(Reg::R5, 0)
+            .bind(out)
+            .mov64(Reg::R2, Reg::R5);
+        decide(self);
+        // STATUS: 0 holds, 2 hotdrops, anything else is a mismatch.
+        self.b.bind(at(op::STATUS)?);
+        self.cold_field(drop);
+        self.b
+            .jmp_if(Cond::Eq, Reg::R2, 0, ok)
+            .jmp_if(Cond::Eq, Reg::R2, 2, drop)
+            .jmp(miss);
+        // ICMP: !(type == a && b <= code <= c).
+        self.b.bind(at(op::ICMP)?);
+        let done = self.b.new_label();
+        self.b
+            .mov64(Reg::R5, 1)
+            .load(Size::W, Reg::R2, Reg::R6, sf(Field::IcmpType))
+            .load(Size::W, Reg::R3, Reg::R6, sf(Field::IcmpCode))
+            .load(Size::W, Reg::R4, Reg::R9, 4)
+            .jmp_if(Cond::Ne, Reg::R2, Reg::R4, done)
+            .load(Size::W, Reg::R4, Reg::R9, 8)
+            .jmp_if(Cond::Lt, Reg::R3, Reg::R4, done)
+            .load(Size::W, Reg::R4, Reg::R9, 12)
+            .jmp_if(Cond::Gt, Reg::R3, Reg::R4, done)
+            .mov64(Reg::R5, 0)
+            .bind(done)
+            .mov64(Reg::R2, Reg::R5);
+        decide(self);
+        // Multiport.
+        self.b
+            .bind(at(op::MP_BEGIN)?)
+            .store_imm(Size::W, Reg::R6, S_HIT, 0)
+            .jmp(ok);
+        self.b.bind(at(op::MP_ITEM)?);
+        let hit = self.b.new_label();
+        for (bit, f) in [(1, Field::Sport), (2, Field::Dport)] {
+            let skip = self.b.new_label();
+            self.b
+                .load(Size::B, Reg::R1, Reg::R9, 3)
+                .alu64(AluOp::And, Reg::R1, bit)
+                .jmp_if(Cond::Eq, Reg::R1, 0, skip)
+                .load(Size::W, Reg::R2, Reg::R6, sf(f))
+                .load(Size::W, Reg::R3, Reg::R9, 4)
+                .jmp_if(Cond::Lt, Reg::R2, Reg::R3, skip)
+                .load(Size::W, Reg::R3, Reg::R9, 8)
+                .jmp_if(Cond::Le, Reg::R2, Reg::R3, hit)
+                .bind(skip);
+        }
+        self.b
+            .jmp(ok)
+            .bind(hit)
+            .store_imm(Size::W, Reg::R6, S_HIT, 1)
+            .jmp(ok);
+        // MP_END: a hit is a mismatch with inv (--invert), a miss without: hit ^ !inv.
+        self.b
+            .bind(at(op::MP_END)?)
+            .load(Size::W, Reg::R2, Reg::R6, S_HIT)
+            .alu64(AluOp::And, Reg::R2, 1)
+            .alu64(AluOp::Xor, Reg::R2, 1);
+        decide(self);
+        // OPTBIT: !(optbits >> a & 1).
+        self.b
+            .bind(at(op::OPTBIT)?)
+            .load(Size::DW, Reg::R2, Reg::R6, S_FIELDS.saturating_add(F_OPTBITS))
+            .load(Size::W, Reg::R3, Reg::R9, 4)
+            .alu64(AluOp::And, Reg::R3, 63)
+            .alu64(AluOp::Rsh, Reg::R2, Reg::R3)
+            .alu64(AluOp::And, Reg::R2, 1)
+            .alu64(AluOp::Xor, Reg::R2, 1);
+        decide(self);
+        // IFACE: the name and the mask are the next two instructions.
+        self.b.bind(at(op::IFACE)?);
+        self.cold_fetch(1, drop);
+        self.b.mov64(Reg::R7, Reg::R0);
+        self.cold_fetch(2, drop);
+        let dev = self.b.new_label();
+        let zero = self.b.new_label();
+        self.b
+            .mov64(Reg::R8, Reg::R0)
+            .mov64(Reg::R2, Reg::R6)
+            .add64(Reg::R2, i32::from(S_FIELDS.saturating_add(F_INDEV)))
+            .load(Size::B, Reg::R1, Reg::R9, 3)
+            .jmp_if(Cond::Eq, Reg::R1, 0, dev)
+            .mov64(Reg::R2, Reg::R6)
+            .add64(Reg::R2, i32::from(S_FIELDS.saturating_add(F_OUTDEV)))
+            .bind(dev)
+            .mov64(Reg::R5, 0);
+        for w in [0i16, 8] {
+            self.b
+                .load(Size::DW, Reg::R3, Reg::R2, w)
+                .load(Size::DW, Reg::R4, Reg::R7, w)
+                .alu64(AluOp::Xor, Reg::R3, Reg::R4)
+                .load(Size::DW, Reg::R4, Reg::R8, w)
+                .alu64(AluOp::And, Reg::R3, Reg::R4)
+                .alu64(AluOp::Or, Reg::R5, Reg::R3);
+        }
+        self.b
+            .mov64(Reg::R2, 0)
+            .jmp_if(Cond::Eq, Reg::R5, 0, zero)
+            .mov64(Reg::R2, 1)
+            .bind(zero)
+            .load(Size::W, Reg::R8, Reg::R6, S_PC)
+            .add64(Reg::R8, 3);
+        decide(self);
+        if self.plan.needs.limit {
+            self.b.bind(at(op::LIMIT)?);
+            self.cold_limit(ok, miss, drop)?;
+        }
+
+        // Targets: the entry matched. Count it, then act.
+        self.b.bind(target);
+        self.b
+            .load(Size::W, Reg::R1, Reg::R6, S_ENTRY)
+            .store(Size::W, Reg::R10, KEY, Reg::R1);
+        self.ld_map(Reg::R1, MapKind::Counters);
+        self.b
+            .mov64(Reg::R2, Reg::R10)
+            .add64(Reg::R2, i32::from(KEY))
+            .call_helper(helper::MAP_LOOKUP_ELEM)
+            .jmp_if(Cond::Eq, Reg::R0, 0, drop)
+            .load(Size::DW, Reg::R1, Reg::R0, 0)
+            .add64(Reg::R1, 1)
+            .store(Size::DW, Reg::R0, 0, Reg::R1)
+            .load(Size::W, Reg::R2, Reg::R6, sf(Field::SkbLen))
+            .load(Size::DW, Reg::R1, Reg::R0, 8)
+            .alu64(AluOp::Add, Reg::R1, Reg::R2)
+            .store(Size::DW, Reg::R0, 8, Reg::R1)
+            .load(Size::B, Reg::R1, Reg::R9, 0);
+        let t: Vec<(u8, Label)> = [
+            op::T_VERDICT,
+            op::T_NEXT,
+            op::T_LOG,
+            op::T_JUMP,
+            op::T_GOTO,
+            op::T_RETURN,
+        ]
+        .into_iter()
+        // The log ring buffer exists only for tables with LOG rules.
+        .filter(|o| *o != op::T_LOG || self.plan.needs.log)
+        .map(|o| (o, self.b.new_label()))
+        .collect();
+        let tat = |o: u8| {
+            t.iter()
+                .find(|(x, _)| *x == o)
+                .map(|(_, l)| *l)
+                .ok_or(CompileError::Internal("cold target label"))
+        };
+        for (o, l) in &t {
+            self.b.jmp_if(Cond::Eq, Reg::R1, i32::from(*o), *l);
+        }
+        // T_ERROR (ipt_error) and anything unknown: NF_DROP.
+        self.b.jmp(drop);
+        self.b
+            .bind(tat(op::T_VERDICT)?)
+            .load(Size::W, Reg::R1, Reg::R9, 4)
+            .alu64(AluOp::And, Reg::R1, 1)
+            .store(Size::W, Reg::R6, S_VERDICT, Reg::R1)
+            .ret(1);
+        self.b.bind(tat(op::T_NEXT)?).jmp(miss);
+        // LOG, then the next entry.
+        if self.plan.needs.log {
+            let log = match self.log_label {
+                Some(l) => l,
+                None => {
+                    let l = self.b.new_label();
+                    self.log_label = Some(l);
+                    l
+                }
+            };
+            self.b
+                .bind(tat(op::T_LOG)?)
+                .load(Size::DW, Reg::R1, Reg::R6, CTXS - STATE)
+                .load(Size::W, Reg::R2, Reg::R6, S_ENTRY)
+                .call_local(log)
+                .jmp(miss);
+        }
+        self.b
+            .bind(tat(op::T_GOTO)?)
+            .load(Size::W, Reg::R1, Reg::R9, 4)
+            .store(Size::W, Reg::R6, S_PC, Reg::R1)
+            .ret(0);
+        // JUMP: the kernel drops when its stack (ERROR entries) is full.
+        let cap = self.plan.stacksize.min(cold::STACK_SLOTS);
+        let cap = i32::try_from(cap).map_err(|_| CompileError::Internal("stack"))?;
+        self.b
+            .bind(tat(op::T_JUMP)?)
+            .load(Size::W, Reg::R1, Reg::R6, S_SP)
+            .jmp_if(Cond::Ge, Reg::R1, cap, drop)
+            .mov64(Reg::R2, Reg::R1)
+            .alu64(AluOp::Lsh, Reg::R2, 2)
+            .mov64(Reg::R3, Reg::R6)
+            .alu64(AluOp::Add, Reg::R3, Reg::R2)
+            .load(Size::W, Reg::R4, Reg::R6, S_NEXT)
+            .store(Size::W, Reg::R3, S_STACK, Reg::R4)
+            .add64(Reg::R1, 1)
+            .store(Size::W, Reg::R6, S_SP, Reg::R1)
+            .load(Size::W, Reg::R1, Reg::R9, 4)
+            .store(Size::W, Reg::R6, S_PC, Reg::R1)
+            .ret(0);
+        // RETURN: pop, or the policy entry when the stack is empty.
+        let pop = self.b.new_label();
+        let slots = i32::try_from(cold::STACK_SLOTS).unwrap_or(0);
+        self.b
+            .bind(tat(op::T_RETURN)?)
+            .load(Size::W, Reg::R1, Reg::R6, S_SP)
+            .jmp_if(Cond::Ne, Reg::R1, 0, pop)
+            .load(Size::W, Reg::R1, Reg::R6, S_UF)
+            .store(Size::W, Reg::R6, S_PC, Reg::R1)
+            .ret(0)
+            .bind(pop)
+            .add64(Reg::R1, -1)
+            .jmp_if(Cond::Ge, Reg::R1, slots, drop)
+            .store(Size::W, Reg::R6, S_SP, Reg::R1)
+            .alu64(AluOp::Lsh, Reg::R1, 2)
+            .mov64(Reg::R3, Reg::R6)
+            .alu64(AluOp::Add, Reg::R3, Reg::R1)
+            .load(Size::W, Reg::R2, Reg::R3, S_STACK)
+            .store(Size::W, Reg::R6, S_PC, Reg::R2)
+            .ret(0);
+        Ok(())
+    }
+
+    /// xt_limit's token bucket for a LIMIT instruction at r9 (a slot, b cost, c cap; the
+    /// initial credit in the DATA instruction after it), as `Emitter::limit` does with
+    /// constants. Continues at `ok` (pc + 2) on a token, at `miss` without.
+    fn cold_limit(&mut self, ok: Label, miss: Label, drop: Label) -> Result<(), CompileError> {
+        let cpj = super::compile_rule::credits_per_jiffy(self.opts.hz);
+        let shift = i32::try_from(cpj.checked_ilog2().unwrap_or(0))
+            .map_err(|_| CompileError::Internal("credits per jiffy"))?;
+        self.b
+            .load(Size::W, Reg::R1, Reg::R9, 4)
+            .store(Size::W, Reg::R10, KEY, Reg::R1);
+        self.ld_map(Reg::R1, MapKind::Limits);
+        let nomatch = self.b.new_label();
+        self.b
+            .mov64(Reg::R2, Reg::R10)
+            .add64(Reg::R2, i32::from(KEY))
+            .call_helper(helper::MAP_LOOKUP_ELEM)
+            .jmp_if(Cond::Eq, Reg::R0, 0, nomatch)
+            .mov64(Reg::R7, Reg::R0)
+            .call_helper(JIFFIES64)
+            .mov64(Reg::R8, Reg::R0);
+        let inited = self.b.new_label();
+        self.b
+            .load(Size::W, Reg::R1, Reg::R7, 12)
+            .jmp_if(Cond::Ne, Reg::R1, 0, inited);
+        self.cold_fetch(1, drop);
+        self.b
+            .load(Size::W, Reg::R1, Reg::R0, 4)
+            .store(Size::DW, Reg::R7, 0, Reg::R8)
+            .store(Size::W, Reg::R7, 8, Reg::R1)
+            .store_imm(Size::W, Reg::R7, 12, 1)
+            .bind(inited);
+        let slow = self.b.new_label();
+        self.b
+            .load(Size::W, Reg::R2, Reg::R9, 8)
+            .load(Size::W, Reg::R1, Reg::R7, 8)
+            .jmp_if(Cond::Ge, Reg::R1, Reg::R2, slow)
+            .load(Size::DW, Reg::R1, Reg::R7, 0)
+            .jmp_if(Cond::Eq, Reg::R1, Reg::R8, nomatch)
+            .bind(slow)
+            .mov64(Reg::R1, Reg::R8)
+            .push(Insn::new(ATOMIC_DW, Reg::R7.num(), Reg::R1.num(), 0, XCHG))
+            .mov64(Reg::R2, Reg::R8)
+            .alu64(AluOp::Sub, Reg::R2, Reg::R1)
+            .alu64(AluOp::Lsh, Reg::R2, shift)
+            .mov32(Reg::R2, Reg::R2);
+        let done = self.b.new_label();
+        for _ in 0..4 {
+            let capped = self.b.new_label();
+            let poor = self.b.new_label();
+            self.b
+                .load(Size::W, Reg::R0, Reg::R7, 8)
+                .mov64(Reg::R4, Reg::R0)
+                .mov32(Reg::R3, Reg::R0)
+                .alu32(AluOp::Add, Reg::R3, Reg::R2)
+                .load(Size::W, Reg::R1, Reg::R9, 12)
+                .jmp32_if(Cond::Le, Reg::R3, Reg::R1, capped)
+                .mov64(Reg::R3, Reg::R1)
+                .bind(capped)
+                .mov64(Reg::R5, 0)
+                .load(Size::W, Reg::R1, Reg::R9, 8)
+                .jmp32_if(Cond::Lt, Reg::R3, Reg::R1, poor)
+                .alu32(AluOp::Sub, Reg::R3, Reg::R1)
+                .mov64(Reg::R5, 1)
+                .bind(poor)
+                .mov64(Reg::R0, Reg::R4)
+                .push(Insn::new(
+                    ATOMIC_W,
+                    Reg::R7.num(),
+                    Reg::R3.num(),
+                    8,
+                    CMPXCHG,
+                ))
+                .jmp32_if(Cond::Eq, Reg::R0, Reg::R4, done);
+        }
+        self.b
+            .mov64(Reg::R5, 0)
+            .bind(done)
+            .load(Size::W, Reg::R8, Reg::R6, S_PC)
+            .add64(Reg::R8, 2)
+            .jmp_if(Cond::Ne, Reg::R5, 0, ok)
+            .bind(nomatch)
+            .jmp(miss);
+        Ok(())
+    }
+}

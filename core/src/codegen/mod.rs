@@ -74,6 +74,7 @@
 mod builder;
 pub mod classify;
 mod compile;
+pub mod compile_cold;
 mod compile_emit;
 pub mod compile_log;
 mod compile_rule;
@@ -85,8 +86,9 @@ pub use builder::{eliminate_dead_code, Builder, CodegenError, Label};
 pub use compile::{
     compile, compile_table, BitField, CompileError, CompileOptions, CompileStats, CompiledProgram,
     LogLayout, MapKind, MapReloc, MapsNeeded, NfLayout, RuleSpan, UidLayout, CONTINUE,
-    COUNTER_VALUE_SIZE, DEFAULT_HZ, DEFAULT_INLINE_MAX_ENTRIES, LIMIT_VALUE_SIZE, LOG_RINGBUF_SIZE,
-    MAX_EXPANDED_ENTRIES, MAX_FRAMES,
+    COUNTER_VALUE_SIZE, DEFAULT_COLD_ABOVE, DEFAULT_HOT_ENTRIES, DEFAULT_HZ,
+    DEFAULT_INLINE_MAX_ENTRIES, LIMIT_VALUE_SIZE, LOG_RINGBUF_SIZE, MAX_EXPANDED_ENTRIES,
+    MAX_FRAMES,
 };
 pub use disasm::disasm;
 pub use insn::{

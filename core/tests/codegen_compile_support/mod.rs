@@ -54,6 +54,8 @@ pub fn opts() -> CompileOptions {
         },
         hz: 250,
         inline_max_entries: 4,
+        cold_above: bpfilter_core::codegen::DEFAULT_COLD_ABOVE,
+        hot_entries: bpfilter_core::codegen::DEFAULT_HOT_ENTRIES,
     }
 }
 

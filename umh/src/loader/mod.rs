@@ -25,10 +25,11 @@ use crate::sys::bpf::{
 use crate::sys::btf::{Btf, BtfError, Member};
 use crate::sys::netns::NetNs;
 use bpfilter_core::codegen::classify::{Classifier, CLASSIFIER_VALUE_SIZE};
+use bpfilter_core::codegen::compile_cold::{ColdCode, COLD_INSN_SIZE};
 use bpfilter_core::codegen::{
     compile_table, BitField, CompileError, CompileOptions, CompiledProgram, LogLayout, MapKind,
-    NfLayout, UidLayout, COUNTER_VALUE_SIZE, DEFAULT_HZ, DEFAULT_INLINE_MAX_ENTRIES,
-    LIMIT_VALUE_SIZE, LOG_RINGBUF_SIZE,
+    NfLayout, UidLayout, COUNTER_VALUE_SIZE, DEFAULT_COLD_ABOVE, DEFAULT_HOT_ENTRIES, DEFAULT_HZ,
+    DEFAULT_INLINE_MAX_ENTRIES, LIMIT_VALUE_SIZE, LOG_RINGBUF_SIZE,
 };
 use bpfilter_core::ir::{Counters, Table};
 use bpfilter_core::uapi::{HOOK_NAMES, NF_INET_LOCAL_OUT};
@@ -203,6 +204,8 @@ pub fn compile_options(btf: &Btf) -> Result<CompileOptions, LoaderError> {
         },
         hz: kernel_hz(),
         inline_max_entries: DEFAULT_INLINE_MAX_ENTRIES,
+        cold_above: env_knob("BPFILTER_COLD_ABOVE").unwrap_or(DEFAULT_COLD_ABOVE),
+        hot_entries: env_knob("BPFILTER_HOT_ENTRIES").unwrap_or(DEFAULT_HOT_ENTRIES),
     })
 }
 
@@ -238,6 +241,12 @@ fn log_layout(btf: &Btf) -> Result<LogLayout, LoaderError> {
     })
 }
 
+/// A tuning knob from the environment (`BPFILTER_COLD_ABOVE`, `BPFILTER_HOT_ENTRIES`: when
+/// the cold-rule interpreter takes over, and how many entries stay inline before it).
+fn env_knob(name: &str) -> Option<usize> {
+    std::env::var(name).ok()?.trim().parse().ok()
+}
+
 /// Compile options for the running kernel, reading `/sys/kernel/btf/vmlinux`.
 pub fn host_compile_options() -> Result<CompileOptions, LoaderError> {
     compile_options(&Btf::from_sys_fs()?)
@@ -266,6 +275,8 @@ pub struct TableMaps {
     pub log: Option<Map>,
     /// One hash map or LPM trie per classifier run (`CompiledProgram::classifiers`).
     pub classifiers: Vec<Map>,
+    /// The cold code of each hook in cold mode (`CompiledProgram::cold`), by hook.
+    pub cold: Vec<(usize, Map)>,
 }
 
 impl TableMaps {
@@ -278,6 +289,11 @@ impl TableMaps {
                 .classifiers
                 .get(usize::try_from(i).ok()?)
                 .map(|m| m.fd().as_raw()),
+            MapKind::Cold(h) => self
+                .cold
+                .iter()
+                .find(|(hook, _)| u32::try_from(*hook).ok() == Some(h))
+                .map(|(_, m)| m.fd().as_raw()),
         }
     }
 }
@@ -375,11 +391,17 @@ pub fn load_programs(
         .iter()
         .map(classifier_map)
         .collect::<Result<Vec<Map>, BpfError>>()?;
+    let cold = programs
+        .iter()
+        .filter_map(|p| p.cold.as_ref().map(|c| (p.hook, c)))
+        .map(|(h, c)| cold_map(c).map(|m| (h, m)))
+        .collect::<Result<Vec<_>, BpfError>>()?;
     let maps = TableMaps {
         counters,
         limits,
         log,
         classifiers,
+        cold,
     };
     let mut hooks = Vec::new();
     for compiled in programs {
@@ -428,6 +450,21 @@ fn classifier_map(c: &Classifier) -> Result<Map, BpfError> {
     for e in &c.elems {
         keys.extend_from_slice(&e.key.bytes());
         values.extend_from_slice(&e.value());
+    }
+    map.update_batch(&keys, &values)?;
+    Ok(map)
+}
+
+/// Create and fill the array of one hook's cold code (16-byte instructions at keys 0..n).
+fn cold_map(c: &ColdCode) -> Result<Map, BpfError> {
+    let n = u32::try_from(c.insns.len().max(1))
+        .map_err(|_| BpfError::Invalid("cold code too large".to_string()))?;
+    let map = Map::create(&MapSpec::array("bpfilter_cold", COLD_INSN_SIZE, n))?;
+    let mut keys = Vec::with_capacity(c.insns.len().saturating_mul(4));
+    let mut values = Vec::with_capacity(c.insns.len().saturating_mul(16));
+    for (i, insn) in (0u32..).zip(&c.insns) {
+        keys.extend_from_slice(&i.to_ne_bytes());
+        values.extend_from_slice(insn);
     }
     map.update_batch(&keys, &values)?;
     Ok(map)

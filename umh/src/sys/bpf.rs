@@ -69,6 +69,8 @@ pub enum Cmd {
     LinkCreate,
     /// `BPF_LINK_DETACH`.
     LinkDetach,
+    /// `BPF_BTF_LOAD`.
+    BtfLoad,
 }
 
 impl Cmd {
@@ -88,6 +90,7 @@ impl Cmd {
             Cmd::ObjGetInfoByFd => 15,
             Cmd::LinkCreate => 28,
             Cmd::LinkDetach => 34,
+            Cmd::BtfLoad => 18,
         }
     }
 
@@ -107,6 +110,7 @@ impl Cmd {
             Cmd::ObjGetInfoByFd => "BPF_OBJ_GET_INFO_BY_FD",
             Cmd::LinkCreate => "BPF_LINK_CREATE",
             Cmd::LinkDetach => "BPF_LINK_DETACH",
+            Cmd::BtfLoad => "BPF_BTF_LOAD",
         }
     }
 }
@@ -347,6 +351,19 @@ struct ProgLoadAttr {
     core_relos: u64,
     core_relo_rec_size: u32,
     log_true_size: u32,
+}
+
+#[derive(IntoBytes, FromBytes, Immutable, KnownLayout, Default)]
+#[repr(C)]
+struct BtfLoadAttr {
+    btf: u64,
+    btf_log_buf: u64,
+    btf_size: u32,
+    btf_log_size: u32,
+    btf_log_level: u32,
+    btf_log_true_size: u32,
+    btf_flags: u32,
+    btf_token_fd: u32,
 }
 
 #[derive(IntoBytes, FromBytes, Immutable, KnownLayout, Default)]
@@ -662,6 +679,7 @@ pub(crate) fn with_log<T>(
 }
 
 /// One `BPF_PROG_LOAD` call with `log` as the log buffer; `Ok((fd, elapsed))`.
+#[expect(clippy::too_many_arguments, reason = "the attr's fields, one by one")]
 fn prog_load_once(
     prog_type: u32,
     expected_attach_type: u32,
@@ -670,6 +688,7 @@ fn prog_load_once(
     name: [u8; 16],
     log_level: u32,
     log: &mut [u8],
+    funcs: Option<&(Fd, Vec<u8>)>,
 ) -> Attempt<(Fd, Duration)> {
     const LICENSE: &std::ffi::CStr = c"GPL";
     let Ok(log_size) = u32::try_from(log.len()) else {
@@ -690,14 +709,20 @@ fn prog_load_once(
         expected_attach_type,
         ..ProgLoadAttr::default()
     };
+    if let Some((btf, info)) = funcs {
+        attr.prog_btf_fd = u32::try_from(btf.as_raw()).unwrap_or(u32::MAX);
+        attr.func_info_rec_size = FUNC_INFO_SIZE;
+        attr.func_info = addr(info.as_ptr());
+        attr.func_info_cnt = u32::try_from(info.len() / 8).unwrap_or(0);
+    }
     let mut result = Err(libc::EAGAIN);
     // libbpf retries EAGAIN a few times: the kernel can return it when memory for the
     // verifier is momentarily short.
     for _ in 0..5 {
         let start = Instant::now();
         // SAFETY: `insns` holds `insn_cnt` 8-byte instructions, `license` is a static
-        // NUL-terminated string and `log_buf` is a writable buffer of `log_size` bytes, all
-        // borrowed for the whole call.
+        // NUL-terminated string, `log_buf` is a writable buffer of `log_size` bytes and
+        // `func_info` holds `func_info_cnt` 8-byte records, all borrowed for the whole call.
         result = unsafe { sys_bpf(Cmd::ProgLoad, &mut attr) }
             .and_then(new_fd)
             .map(|fd| (fd, start.elapsed()));
@@ -708,6 +733,106 @@ fn prog_load_once(
     Attempt {
         result,
         true_size: attr.log_true_size,
+    }
+}
+
+/// `sizeof(struct bpf_func_info)`: `insn_off`, `type_id`.
+const FUNC_INFO_SIZE: u32 = 8;
+
+/// BTF and `func_info` for a program that passes a callback (`ld_imm64` with
+/// `BPF_PSEUDO_FUNC`, e.g. to `bpf_loop`): the verifier refuses those without function info
+/// ("missing btf func_info"). Every function (main and each target of a `BPF_PSEUDO_CALL` or
+/// `BPF_PSEUDO_FUNC`) gets a static `int fN(void)`; static functions are verified by their
+/// code, not by their BTF prototype. `None` for programs without callbacks.
+fn func_info(insns: &[Insn]) -> Result<Option<(Fd, Vec<u8>)>, BpfError> {
+    const LD_IMM64: u8 = 0x18;
+    const CALL: u8 = 0x85;
+    const PSEUDO_CALL: u8 = 1;
+    const PSEUDO_FUNC: u8 = 4;
+    if !insns
+        .iter()
+        .any(|i| i.code == LD_IMM64 && i.src == PSEUDO_FUNC)
+    {
+        return Ok(None);
+    }
+    let mut starts = std::collections::BTreeSet::new();
+    starts.insert(0i64);
+    for (pc, i) in insns.iter().enumerate() {
+        if (i.code == CALL && i.src == PSEUDO_CALL) || (i.code == LD_IMM64 && i.src == PSEUDO_FUNC)
+        {
+            let pc = i64::try_from(pc).unwrap_or(i64::MAX);
+            starts.insert(pc.saturating_add(i64::from(i.imm)).saturating_add(1));
+        }
+    }
+    let n = u32::try_from(starts.len()).map_err(|_| BpfError::Invalid("functions".into()))?;
+    let btf = btf_load(&func_btf(n))?;
+    let mut info = Vec::with_capacity(starts.len().saturating_mul(8));
+    for (i, at) in (0u32..).zip(&starts) {
+        let off = u32::try_from(*at).map_err(|_| BpfError::Invalid("function start".into()))?;
+        info.extend_from_slice(&off.to_ne_bytes());
+        // Types: 1 int, 2 the prototype, 3.. the functions.
+        info.extend_from_slice(&i.saturating_add(3).to_ne_bytes());
+    }
+    Ok(Some((btf, info)))
+}
+
+/// A BTF blob: `int`, `int (void)`, and `n` static functions `f0`..`fn-1` of that type.
+fn func_btf(n: u32) -> Vec<u8> {
+    const KIND_INT: u32 = 1;
+    const KIND_FUNC: u32 = 12;
+    const KIND_FUNC_PROTO: u32 = 13;
+    let mut strings = b"\0int\0".to_vec();
+    let mut types: Vec<u8> = Vec::new();
+    let mut put = |words: &[u32]| {
+        for w in words {
+            types.extend_from_slice(&w.to_ne_bytes());
+        }
+    };
+    // [1] int: signed, 32 bits.
+    put(&[1, KIND_INT << 24, 4, (1 << 24) | 32]);
+    // [2] int (void).
+    put(&[0, KIND_FUNC_PROTO << 24, 1]);
+    for i in 0..n {
+        let name = u32::try_from(strings.len()).unwrap_or(0);
+        strings.extend_from_slice(format!("f{i}\0").as_bytes());
+        // Static linkage (vlen 0).
+        put(&[name, KIND_FUNC << 24, 2]);
+    }
+    let type_len = u32::try_from(types.len()).unwrap_or(u32::MAX);
+    let str_len = u32::try_from(strings.len()).unwrap_or(u32::MAX);
+    let mut out = Vec::new();
+    out.extend_from_slice(&0xEB9Fu16.to_ne_bytes());
+    out.extend_from_slice(&[1, 0]);
+    for w in [24u32, 0, type_len, type_len, str_len] {
+        out.extend_from_slice(&w.to_ne_bytes());
+    }
+    out.extend_from_slice(&types);
+    out.extend_from_slice(&strings);
+    out
+}
+
+/// `BPF_BTF_LOAD`; a refusal carries the kernel's BTF log.
+fn btf_load(blob: &[u8]) -> Result<Fd, BpfError> {
+    let mut log = vec![0u8; 64 * 1024];
+    let mut attr = BtfLoadAttr {
+        btf: addr(blob.as_ptr()),
+        btf_log_buf: addr(log.as_mut_ptr()),
+        btf_size: len_u32(blob.len(), "BTF")?,
+        btf_log_size: len_u32(log.len(), "BTF log")?,
+        btf_log_level: 1,
+        ..BtfLoadAttr::default()
+    };
+    // SAFETY: `btf` points at `btf_size` readable bytes and `btf_log_buf` at `btf_log_size`
+    // writable bytes, both borrowed for the whole call.
+    match unsafe { sys_bpf(Cmd::BtfLoad, &mut attr) }.and_then(new_fd) {
+        Ok(fd) => Ok(fd),
+        Err(errno) => Err(BpfError::Verifier {
+            errno,
+            log: String::from_utf8_lossy(&log)
+                .trim_end_matches('\0')
+                .to_string(),
+            truncated: false,
+        }),
     }
 }
 
@@ -769,6 +894,7 @@ impl Program {
         let name = obj_name(opts.name)?;
         let image = bpfilter_core::codegen::encode_all(insns);
         let insn_cnt = len_u32(insns.len(), "program")?;
+        let funcs = func_info(insns)?;
         let load = |level: u32| {
             with_log(opts.log_size, opts.max_log_size, |log| {
                 prog_load_once(
@@ -779,6 +905,7 @@ impl Program {
                     name,
                     level,
                     log,
+                    funcs.as_ref(),
                 )
             })
         };
