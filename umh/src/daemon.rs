@@ -192,9 +192,16 @@ pub fn hand_off(
         verbosity,
     };
     let broke = |what: &str, e: io::Error| HandOffError::Failed(format!("{what}: {e}"));
-    unix::send_msg(conn, &hello.encode(), Some(listener)).map_err(|e| broke("send", e))?;
+    // A daemon that refuses the peer (not root) answers and closes without reading: the send
+    // then fails (EPIPE) but the refusal is already queued here, and it is the better error.
+    let sent = unix::send_msg(conn, &hello.encode(), Some(listener));
     let mut buf = [0u8; HEADER_LEN + MAX_MESSAGE];
-    let (n, _fds) = unix::recv_msg(conn, &mut buf).map_err(|e| broke("receive", e))?;
+    let received = unix::recv_msg(conn, &mut buf);
+    let (n, _fds) = match (sent, received) {
+        (Err(e), Ok((0, _)) | Err(_)) => return Err(broke("send", e)),
+        (_, Err(e)) => return Err(broke("receive", e)),
+        (_, Ok(r)) => r,
+    };
     if n == 0 {
         return Err(HandOffError::Failed(
             "the daemon closed the connection".into(),
