@@ -376,8 +376,7 @@ pub fn run(cfg: &Config, sigfd: OwnedFd) -> io::Result<()> {
                 "refused client: too many",
                 &[("client", &id), ("clients", &workers.len())],
             );
-            let _ = unix::set_timeouts(conn.as_fd(), Duration::from_millis(100));
-            let _ = unix::send_msg(conn.as_fd(), &encode_reply(Err("daemon busy")), None);
+            refuse(conn.as_fd(), "daemon busy");
             continue;
         }
         let paths = cfg.paths.clone();
@@ -414,6 +413,16 @@ pub fn run(cfg: &Config, sigfd: OwnedFd) -> io::Result<()> {
     }
     log(Level::Info, v, "stopped", &[]);
     Ok(())
+}
+
+/// Answer a client with an error without taking its listener. Its HELLO is read (and any
+/// descriptor closed) before the connection closes: closing a Unix socket with unread data
+/// resets it, and the client would see ECONNRESET instead of the reason.
+fn refuse(conn: BorrowedFd<'_>, msg: &str) {
+    let _ = unix::set_timeouts(conn, Duration::from_millis(500));
+    let _ = unix::send_msg(conn, &encode_reply(Err(msg)), None);
+    let mut buf = [0u8; 64];
+    let _ = unix::recv_msg(conn, &mut buf);
 }
 
 /// Receive a client's HELLO and listener (`None`: it hung up without a word, as a starting
@@ -473,10 +482,9 @@ fn client(conn: OwnedFd, id: u64, paths: Paths, verbosity: u8, stop: &Stop) {
             "refused non-root peer",
             &[("client", &id), ("peer_pid", &cred.pid), ("uid", &cred.uid)],
         );
-        let _ = unix::send_msg(
+        refuse(
             conn.as_fd(),
-            &encode_reply(Err("permission denied: the daemon serves root only")),
-            None,
+            "permission denied: the daemon serves root only",
         );
         return;
     }
