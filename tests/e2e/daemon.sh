@@ -6,7 +6,7 @@
 #  3. `kill -9` of the daemon during a stream of replaces, ROUNDS times: right after the kill
 #     the DROP rule still holds (never unfiltered), a restarted daemon lists the rule, with its
 #     counters, from pins it has repaired; and a second `kill -9` (idle) loses no count;
-#  4. SIGTERM: exit 0, socket removed.
+#  4. SIGTERM: the socket goes at once, a connected client is still served, exit 0.
 #   tests/e2e/daemon.sh BPFILTER_BINARY [ROUNDS]
 set -euo pipefail
 BPF=${1:?usage: $0 BPFILTER_BINARY [ROUNDS]}
@@ -174,12 +174,20 @@ for round in $(seq 1 "$ROUNDS"); do
   echo "round $round: killed mid-stream; after the kill '$after_kill' arrive; restarted: $listed packets ($how, before $before); after 2 more and an idle kill: $again"
 done
 
-echo "== SIGTERM: exit 0, socket removed"
+echo "== SIGTERM: a connected client is still served, new ones find no daemon, exit 0"
 start_daemon
-bx iptables-legacy -S INPUT | grep -q -- "--dport 23 -j DROP" || fail "rule lost"
-kill -TERM "$dpid"; rc=0; wait "$dpid" || rc=$?; dpid=
+# Its call comes after the SIGTERM, within the daemon's drain time.
+bx sh -c 'sleep 1; iptables-legacy -S INPUT' > "$state/late" 2>&1 & late=$!
+sleep 0.4
+kill -TERM "$dpid"
+sleep 0.2
+[ ! -e "$S" ] || fail "socket still there after SIGTERM"
+out=$(bx true 2>&1) && fail "a new client was accepted after SIGTERM"
+grep -q "cannot reach the daemon" <<<"$out" || fail "new client after SIGTERM: $out"
+wait $late || fail "the connected client failed after SIGTERM: $(cat "$state/late")"
+grep -q -- "--dport 23 -j DROP" "$state/late" || fail "the connected client's listing: $(cat "$state/late")"
+rc=0; wait "$dpid" || rc=$?; dpid=
 [ "$rc" = 0 ] || fail "daemon exit status $rc after SIGTERM"
-[ ! -e "$S" ] || fail "socket left behind"
 grep -q '^<6>level=info msg=stopping signal=SIGTERM' "$dlog" || fail "no stop in the log"
 [ "$(probe)" = 24 ] || fail "rules not enforced after the daemon stopped"
 echo "PASS: daemon: seed example, non-root refused, $ROUNDS kills during replaces, clean stop"
