@@ -324,6 +324,8 @@ fn large_programs_assemble() {
 fn log_events_decode_and_print_like_the_kernel() {
     let mut e = vec![0u8; usize::try_from(EVENT_SIZE).expect("size")];
     let put = |e: &mut Vec<u8>, at: usize, v: u32| e[at..at + 4].copy_from_slice(&v.to_ne_bytes());
+    let put16 =
+        |e: &mut Vec<u8>, at: usize, v: u16| e[at..at + 2].copy_from_slice(&v.to_ne_bytes());
     put(&mut e, 0, 7);
     put(&mut e, 4, 1);
     put(&mut e, 8, 29);
@@ -334,18 +336,42 @@ fn log_events_decode_and_print_like_the_kernel() {
         0x30, 0x39, 0x00, 0x35, 0x00, 0x09, 0, 0, b'!',
     ];
     put(&mut e, 48, 29);
-    e[56..56 + pkt.len()].copy_from_slice(&pkt);
+    e[112..112 + pkt.len()].copy_from_slice(&pkt);
+    // A loopback device: type 772, 14-byte header of zeros.
+    put16(&mut e, 52, 772);
+    put16(&mut e, 54, 14);
+    put16(&mut e, 56, 64);
+    put16(&mut e, 58, 78);
+    put(&mut e, 60, 14);
+    put(&mut e, 64, 1);
+    put(&mut e, 68, 1000);
+    put(&mut e, 72, 100);
+    e[92] = 0x08;
     let ev = LogEvent::parse(&e).expect("parses");
     assert_eq!((ev.entry, ev.hook, ev.len, ev.mark), (7, 1, 29, 0x10));
+    assert_eq!(ev.uid, Some((1000, 100)));
     let mut line = String::new();
-    ev.write_line(b"in: ", &mut line).expect("write");
+    ev.write_line(b"in: ", 0, &mut line).expect("write");
     assert_eq!(
         line,
-        "in: IN=lo OUT= SRC=10.0.0.1 DST=10.0.0.2 LEN=29 TOS=0x00 PREC=0x00 TTL=64 ID=4660 DF \
-         PROTO=UDP SPT=12345 DPT=53 LEN=9 MARK=0x10 "
+        "in: IN=lo OUT= MAC=00:00:00:00:00:00:00:00:00:00:00:00:08:00 SRC=10.0.0.1 DST=10.0.0.2 \
+         LEN=29 TOS=0x00 PREC=0x00 TTL=64 ID=4660 DF PROTO=UDP SPT=12345 DPT=53 LEN=9 MARK=0x10 "
+    );
+    // --log-uid adds the owner; a MAC header at the network header prints as `MAC= `.
+    put16(&mut e, 56, 78);
+    let ev = LogEvent::parse(&e).expect("parses");
+    let mut line = String::new();
+    ev.write_line(b"", 0x08, &mut line).expect("write");
+    assert!(line.starts_with("IN=lo OUT= MAC= SRC="), "{line}");
+    assert!(
+        line.ends_with("LEN=9 UID=1000 GID=100 MARK=0x10 "),
+        "{line}"
     );
     // A captured length beyond the buffer is refused, and so is a short record.
     put(&mut e, 48, CAPTURE_LEN + 1);
+    assert!(LogEvent::parse(&e).is_none());
+    put(&mut e, 48, 29);
+    put(&mut e, 60, 33);
     assert!(LogEvent::parse(&e).is_none());
     assert!(LogEvent::parse(&e[..40]).is_none());
 }

@@ -121,6 +121,12 @@ traffic 35 dropped; traffic 41 dropped; traffic 42 arrived
 saved_b=$(ipt bpfilter iptables-legacy-save -t filter | grep -v '^#')
 saved_k=$(ipt kernel iptables-legacy-save -t filter | grep -v '^#')
 [ "$saved_b" = "$saved_k" ] || { diff <(echo "$saved_b") <(echo "$saved_k") >&2; fail "save differs"; }
+# Without -t, iptables-save lists the tables of /proc/net/ip_tables_names (bpfilter answers
+# that open for its own tables): the same dump, and -c with the same counters.
+all_b=$(ipt bpfilter iptables-legacy-save -c | grep -v '^#')
+all_k=$(ipt kernel iptables-legacy-save -c | grep -v '^#')
+[ -n "$all_b" ] || fail "iptables-legacy-save without -t printed nothing"
+[ "$all_b" = "$all_k" ] || { diff <(echo "$all_b") <(echo "$all_k") >&2; fail "save without -t differs"; }
 same_counters "after restore"
 echo "== LOG: bpfilter log prints the kernel's LOG line for a logged packet"
 ipt bpfilter iptables-legacy -I INPUT 1 -p udp --dport 23 -j LOG --log-prefix "udp23: "

@@ -109,6 +109,13 @@ fn high_halves_are_ignored_like_the_kernel_does() {
 fn other_syscalls_abis_and_io_uring() {
     assert_eq!(run(0, AUDIT_ARCH_X86_64, [0; 6]), ALLOW); // read
     assert_eq!(run(41, AUDIT_ARCH_X86_64, [2, 3, 255, 0, 0, 0]), ALLOW); // socket
+                                                                         // open/openat reach the service (which answers /proc/net/ip_tables_names only);
+                                                                         // openat2 and the rest of the file calls do not.
+    assert_eq!(run(2, AUDIT_ARCH_X86_64, [0; 6]), NOTIF, "open");
+    assert_eq!(run(257, AUDIT_ARCH_X86_64, [0; 6]), NOTIF, "openat");
+    for nr in [3, 4, 5, 437] {
+        assert_eq!(run(nr, AUDIT_ARCH_X86_64, [0; 6]), ALLOW, "{nr}");
+    }
     for nr in [425, 426, 427] {
         assert_eq!(run(nr, AUDIT_ARCH_X86_64, [0; 6]), ENOSYS, "io_uring {nr}");
     }

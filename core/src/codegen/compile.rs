@@ -120,6 +120,56 @@ pub struct NfLayout {
     pub skb_nfct: Option<i16>,
     /// `sk_buff.pkt_type` (a 3-bit bitfield), if present.
     pub skb_pkt_type: Option<BitField>,
+    /// What the LOG subprogram reads besides the packet.
+    pub log: LogLayout,
+}
+
+/// Offsets the LOG subprogram reads: the MAC header (through `skb->dev`) and, for
+/// `--log-uid`, the owning socket's credentials.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogLayout {
+    /// `sk_buff.dev` (`struct net_device *`).
+    pub skb_dev: i16,
+    /// `sk_buff.head` (`unsigned char *`).
+    pub skb_head: i16,
+    /// `sk_buff.mac_header` (u16).
+    pub skb_mac_header: i16,
+    /// `sk_buff.network_header` (u16).
+    pub skb_network_header: i16,
+    /// `sk_buff.vlan_proto` (`__be16`).
+    pub skb_vlan_proto: i16,
+    /// `sk_buff.vlan_tci` (u16).
+    pub skb_vlan_tci: i16,
+    /// `net_device.type` (u16).
+    pub dev_type: i16,
+    /// `net_device.hard_header_len` (u16).
+    pub dev_hard_header_len: i16,
+    /// The socket walk of `nf_log_dump_sk_uid_gid`, if the kernel's BTF has every member;
+    /// without it `--log-uid` is refused.
+    pub uid: Option<UidLayout>,
+}
+
+/// `skb->sk->sk_socket->file->f_cred->fsuid` and the checks on the way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UidLayout {
+    /// `nf_hook_state.net`.
+    pub state_net: i16,
+    /// `sk_buff.sk`.
+    pub skb_sk: i16,
+    /// `sock.__sk_common.skc_state` (u8).
+    pub sk_state: i16,
+    /// `sock.__sk_common.skc_net.net`.
+    pub sk_net: i16,
+    /// `sock.sk_socket`.
+    pub sk_socket: i16,
+    /// `socket.file`.
+    pub socket_file: i16,
+    /// `file.f_cred`.
+    pub file_cred: i16,
+    /// `cred.fsuid` (u32).
+    pub cred_fsuid: i16,
+    /// `cred.fsgid` (u32).
+    pub cred_fsgid: i16,
 }
 
 /// Everything the compiler needs from the running kernel, and the tuning knobs.

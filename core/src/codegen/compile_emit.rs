@@ -1509,7 +1509,6 @@ impl<'a> Emitter<'a> {
             .mov64(Reg::R8, Reg::R0)
             .store(Size::W, Reg::R8, log::E_ENTRY, Reg::R7)
             .store_imm(Size::W, Reg::R8, log::E_HOOK, hook)
-            .store_imm(Size::W, Reg::R8, log::E_RESERVED, 0)
             .load(Size::DW, Reg::R1, Reg::R6, nf_ctx::STATE);
         let name_hi = off16(i32::from(lay.dev_name).saturating_add(8))?;
         for (at, dst) in [(lay.state_in, log::E_INDEV), (lay.state_out, log::E_OUTDEV)] {
@@ -1549,12 +1548,105 @@ impl<'a> Emitter<'a> {
             .add64(Reg::R3, i32::from(LOG_DYNPTR))
             .mov64(Reg::R4, 0)
             .mov64(Reg::R5, 0)
-            .call_helper(log::DYNPTR_READ)
+            .call_helper(log::DYNPTR_READ);
+        self.log_mac()?;
+        self.log_uid()?;
+        self.b
             .mov64(Reg::R1, Reg::R8)
             .mov64(Reg::R2, 0)
             .call_helper(RINGBUF_SUBMIT)
             .bind(out)
             .ret(0);
+        Ok(())
+    }
+}
+
+impl Emitter<'_> {
+    /// The MAC part of a LOG event (r6 = ctx, r8 = event): `skb->dev`'s type and
+    /// `hard_header_len`, the header offsets, the VLAN tag, and the first
+    /// `min(hard_header_len, 32)` bytes at `skb->head + skb->mac_header`, read with
+    /// `bpf_probe_read_kernel` (the skb dynptr cannot reach before the network header).
+    fn log_mac(&mut self) -> Result<(), CompileError> {
+        let l = self.opts.layout.log;
+        let done = self.b.new_label();
+        let capped = self.b.new_label();
+        let cap = i32::try_from(log::MAC_CAPTURE_LEN).unwrap_or(0);
+        self.b
+            .store_imm(Size::W, Reg::R8, log::E_MACLEN, 0)
+            .load(Size::DW, Reg::R1, Reg::R6, nf_ctx::SKB)
+            .load(Size::DW, Reg::R9, Reg::R1, l.skb_dev)
+            .load(Size::H, Reg::R2, Reg::R9, l.dev_type)
+            .store(Size::H, Reg::R8, log::E_DEV_TYPE, Reg::R2)
+            .load(Size::H, Reg::R7, Reg::R9, l.dev_hard_header_len)
+            .store(Size::H, Reg::R8, log::E_HHLEN, Reg::R7)
+            .load(Size::H, Reg::R2, Reg::R1, l.skb_network_header)
+            .store(Size::H, Reg::R8, log::E_NET_HEADER, Reg::R2)
+            .load(Size::H, Reg::R2, Reg::R1, l.skb_vlan_proto)
+            .store(Size::H, Reg::R8, log::E_VLAN_PROTO, Reg::R2)
+            .load(Size::H, Reg::R2, Reg::R1, l.skb_vlan_tci)
+            .store(Size::H, Reg::R8, log::E_VLAN_TCI, Reg::R2)
+            .load(Size::H, Reg::R9, Reg::R1, l.skb_mac_header)
+            .store(Size::H, Reg::R8, log::E_MAC_HEADER, Reg::R9)
+            .jmp_if(Cond::Eq, Reg::R7, 0, done)
+            .jmp_if(Cond::Le, Reg::R7, cap, capped)
+            .mov64(Reg::R7, cap)
+            .bind(capped)
+            // skb->head is a `char *`: the walk gives a scalar address, read it whole.
+            .load(Size::DW, Reg::R3, Reg::R1, l.skb_head)
+            .add64(Reg::R3, Reg::R9)
+            .mov64(Reg::R1, Reg::R8)
+            .add64(Reg::R1, i32::from(log::E_MAC))
+            .mov64(Reg::R2, Reg::R7)
+            .call_helper(log::PROBE_READ_KERNEL)
+            .jmp_if(Cond::Ne, Reg::R0, 0, done)
+            .store(Size::W, Reg::R8, log::E_MACLEN, Reg::R7)
+            .bind(done);
+        Ok(())
+    }
+
+    /// `nf_log_dump_sk_uid_gid` (r6 = ctx, r8 = event), emitted when a LOG rule has
+    /// `--log-uid`: a full socket of this namespace with a file gives the file's fsuid and
+    /// fsgid. Every pointer of the walk is a BTF load (a fault reads 0).
+    fn log_uid(&mut self) -> Result<(), CompileError> {
+        self.b.store_imm(Size::W, Reg::R8, log::E_HAS_UID, 0);
+        let Some(entry) = self.plan.needs.log_uid else {
+            return Ok(());
+        };
+        let Some(u) = self.opts.layout.log.uid else {
+            return Err(CompileError::UnsupportedTarget {
+                entry,
+                name: "LOG",
+                why: "--log-uid needs sock, socket, file and cred members the running \
+                      kernel's BTF does not describe",
+            });
+        };
+        /// `TCP_TIME_WAIT`, `TCP_NEW_SYN_RECV`: not full sockets (`sk_fullsock`).
+        const TIME_WAIT: i32 = 6;
+        const NEW_SYN_RECV: i32 = 12;
+        let none = self.b.new_label();
+        self.b
+            .load(Size::DW, Reg::R1, Reg::R6, nf_ctx::SKB)
+            .load(Size::DW, Reg::R9, Reg::R1, u.skb_sk)
+            .jmp_if(Cond::Eq, Reg::R9, 0, none)
+            .load(Size::B, Reg::R2, Reg::R9, u.sk_state)
+            .jmp_if(Cond::Eq, Reg::R2, TIME_WAIT, none)
+            .jmp_if(Cond::Eq, Reg::R2, NEW_SYN_RECV, none)
+            .load(Size::DW, Reg::R2, Reg::R9, u.sk_net)
+            .load(Size::DW, Reg::R1, Reg::R6, nf_ctx::STATE)
+            .load(Size::DW, Reg::R3, Reg::R1, u.state_net)
+            .jmp_if(Cond::Ne, Reg::R2, Reg::R3, none)
+            .load(Size::DW, Reg::R9, Reg::R9, u.sk_socket)
+            .jmp_if(Cond::Eq, Reg::R9, 0, none)
+            .load(Size::DW, Reg::R9, Reg::R9, u.socket_file)
+            .jmp_if(Cond::Eq, Reg::R9, 0, none)
+            .load(Size::DW, Reg::R9, Reg::R9, u.file_cred)
+            .jmp_if(Cond::Eq, Reg::R9, 0, none)
+            .load(Size::W, Reg::R2, Reg::R9, u.cred_fsuid)
+            .store(Size::W, Reg::R8, log::E_UID, Reg::R2)
+            .load(Size::W, Reg::R2, Reg::R9, u.cred_fsgid)
+            .store(Size::W, Reg::R8, log::E_GID, Reg::R2)
+            .store_imm(Size::W, Reg::R8, log::E_HAS_UID, 1)
+            .bind(none);
         Ok(())
     }
 }

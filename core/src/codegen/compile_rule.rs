@@ -290,6 +290,8 @@ pub(crate) struct Needs {
     pub(crate) options: Vec<u8>,
     /// Some rule has a LOG target.
     pub(crate) log: bool,
+    /// The first LOG rule with `--log-uid`: the LOG subprogram reads the socket's owner.
+    pub(crate) log_uid: Option<usize>,
     /// Some rule has a limit match.
     pub(crate) limit: bool,
 }
@@ -899,6 +901,13 @@ pub(crate) fn analyze(
     };
     if target == Tgt::Log {
         needs.log = true;
+        if let Target::Ext(x) = &rule.target {
+            if let crate::ext::targets::TargetValue::Log(l) = &x.value {
+                if l.logflags & super::compile_log::LOG_UID != 0 && needs.log_uid.is_none() {
+                    needs.log_uid = Some(index);
+                }
+            }
+        }
     }
     let info = RuleInfo { steps, target };
     if !info.is_dead() {

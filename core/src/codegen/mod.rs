@@ -83,9 +83,9 @@ mod prologue;
 pub use builder::{eliminate_dead_code, Builder, CodegenError, Label};
 pub use compile::{
     compile, compile_table, BitField, CompileError, CompileOptions, CompileStats, CompiledProgram,
-    MapKind, MapReloc, MapsNeeded, NfLayout, RuleSpan, CONTINUE, COUNTER_VALUE_SIZE, DEFAULT_HZ,
-    DEFAULT_INLINE_MAX_ENTRIES, LIMIT_VALUE_SIZE, LOG_RINGBUF_SIZE, MAX_EXPANDED_ENTRIES,
-    MAX_FRAMES,
+    LogLayout, MapKind, MapReloc, MapsNeeded, NfLayout, RuleSpan, UidLayout, CONTINUE,
+    COUNTER_VALUE_SIZE, DEFAULT_HZ, DEFAULT_INLINE_MAX_ENTRIES, LIMIT_VALUE_SIZE, LOG_RINGBUF_SIZE,
+    MAX_EXPANDED_ENTRIES, MAX_FRAMES,
 };
 pub use disasm::disasm;
 pub use insn::{

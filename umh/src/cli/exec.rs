@@ -49,9 +49,11 @@ EXAMPLES:
   bpfilter exec -- sh -c 'iptables-legacy-restore < rules.v4 && iptables-legacy-save -t filter'
 
 LIMITS:
-  iptables-legacy-save without -t lists the tables of /proc/net/ip_tables_names, which only the
-  kernel's x_tables fill: use -t TABLE. Extensions the code generator cannot enforce are refused
-  (the add fails with iptables' 'No chain/target/match by that name'), never silently ignored.
+  open/openat of CMD's processes are trapped too, so that /proc/net/ip_tables_names (what
+  iptables-legacy-save without -t reads) lists bpfilter's tables; every other open goes to the
+  kernel unchanged, at the cost of one round trip each. Extensions the code generator cannot
+  enforce are refused (the add fails with iptables' 'No chain/target/match by that name'),
+  never silently ignored.
 ";
 
 /// Where CMD's calls are answered.

@@ -2,13 +2,7 @@
 //! bpfilter enforces, printed as the kernel's LOG target prints them (`PREFIX IN=... OUT=...
 //! SRC=... DST=... LEN=... ... PROTO=UDP SPT=... DPT=... LEN=...`).
 
-use crate::service::NsTables;
-use crate::sys::bpf::Map;
-use crate::sys::ringbuf::RingBuf;
-use bpfilter_core::codegen::compile_log::LogEvent;
-use bpfilter_core::codegen::LOG_RINGBUF_SIZE;
-use bpfilter_core::ext::targets::TargetValue;
-use bpfilter_core::ir::Target;
+use crate::service::logs::{LogLine, LogReader};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -18,17 +12,22 @@ pub const HELP: &str = "\
 bpfilter log: print the LOG target's lines for the rules bpfilter enforces
 
 USAGE:
-  bpfilter log [--state-dir DIR] [--pin-dir DIR] [--count N] [--timeout SECS]
+  bpfilter log [--state-dir DIR] [--pin-dir DIR] [--count N] [--timeout SECS] [--kmsg]
 
-Reads the ring buffer each LOG-carrying table pins (PIN/COOKIE/filter/log) and prints one line
-per logged packet in the kernel's LOG format, with the rule's --log-prefix. Runs until
-interrupted, or until N lines were printed, or SECS passed.
+Follows the ring buffer each LOG-carrying table pins (PIN/COOKIE/filter/log), in every
+namespace bpfilter enforces, and prints one line per logged packet exactly as the kernel's LOG
+target would (nf_log_syslog): the rule's --log-prefix, IN=/OUT=, the MAC header, the IPv4
+header and the transport header, with what --log-tcp-sequence, --log-tcp-options,
+--log-ip-options, --log-uid and --log-macdecode add. Tables replaced while it runs are picked
+up. Runs until interrupted, or until N lines were printed, or SECS passed.
 
 OPTIONS:
   --state-dir DIR   as for `bpfilter exec` (default /run/bpfilter): where the rules are
   --pin-dir DIR     as for `bpfilter exec` (default /sys/fs/bpf/bpfilter)
   --count N         stop after N lines
   --timeout SECS    stop after SECS seconds
+  --kmsg            write each line to the kernel log (/dev/kmsg) at the rule's --log-level,
+                    where the kernel's own LOG lines go (dmesg, journalctl -k)
 ";
 
 /// Run `bpfilter log ARGS`.
@@ -37,6 +36,7 @@ pub fn main(args: &[String]) -> ExitCode {
     let mut pins = PathBuf::from("/sys/fs/bpf/bpfilter");
     let mut count: Option<u64> = None;
     let mut timeout: Option<Duration> = None;
+    let mut kmsg = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut val = || it.next().cloned().ok_or(());
@@ -53,6 +53,7 @@ pub fn main(args: &[String]) -> ExitCode {
                 Ok(v) => pins = v.into(),
                 Err(()) => return usage("--pin-dir needs a value"),
             },
+            "--kmsg" => kmsg = true,
             "--count" => match val().ok().and_then(|v| v.parse().ok()) {
                 Some(n) => count = Some(n),
                 None => return usage("--count needs a number"),
@@ -64,75 +65,70 @@ pub fn main(args: &[String]) -> ExitCode {
             _ => return usage(&format!("unknown argument {a:?}")),
         }
     }
-    // One reader per namespace whose filter table has LOG rules.
-    let mut readers: Vec<(RingBuf, Vec<Option<[u8; 30]>>)> = Vec::new();
-    let Ok(dirs) = std::fs::read_dir(&pins) else {
-        eprintln!("bpfilter log: nothing under {}", pins.display());
-        return ExitCode::from(1);
-    };
-    for d in dirs.flatten() {
-        let cookie = d.file_name();
-        let Ok(map) = Map::from_pinned(&d.path().join("filter").join("log")) else {
-            continue;
-        };
-        let Ok(ring) = RingBuf::open(map, LOG_RINGBUF_SIZE as usize) else {
-            continue;
-        };
-        // Each event names its entry; the prefix comes from that entry's LOG target.
-        let mut prefixes = Vec::new();
-        if let Ok(tables) = NsTables::load_state(&state.join(&cookie)) {
-            if let Some((t, _)) = tables.tables().find(|(t, _)| t.name.as_str() == "filter") {
-                prefixes = t
-                    .entries
-                    .iter()
-                    .map(|r| match &r.target {
-                        Target::Ext(x) => match &x.value {
-                            TargetValue::Log(l) => Some(l.prefix),
-                            _ => None,
-                        },
-                        _ => None,
-                    })
-                    .collect();
-            }
+    let mut reader = LogReader::new(&pins, &state);
+    let printed = std::cell::Cell::new(0u64);
+    let mut sink = match Sink::open(kmsg) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("bpfilter log: /dev/kmsg: {e}");
+            return ExitCode::from(1);
         }
-        readers.push((ring, prefixes));
-    }
-    if readers.is_empty() {
+    };
+    let mut emit = |l: LogLine| {
+        sink.write(&l);
+        printed.set(printed.get() + 1);
+    };
+    reader.rescan(&mut emit);
+    if reader.rings() == 0 && count.is_none() && timeout.is_none() {
         eprintln!(
-            "bpfilter log: no table with LOG rules under {}",
+            "bpfilter log: no table with LOG rules under {} yet; waiting for one",
             pins.display()
         );
-        return ExitCode::from(1);
     }
     let started = Instant::now();
-    let mut printed = 0u64;
     loop {
-        for (ring, prefixes) in readers.iter_mut() {
-            ring.drain(|sample| {
-                if let Some(ev) = LogEvent::parse(sample) {
-                    let prefix = prefixes
-                        .get(ev.entry as usize)
-                        .copied()
-                        .flatten()
-                        .unwrap_or([0; 30]);
-                    let end = prefix.iter().position(|&b| b == 0).unwrap_or(prefix.len());
-                    let mut line = String::new();
-                    if ev.write_line(&prefix[..end], &mut line).is_ok() {
-                        println!("{line}");
-                        printed += 1;
-                    }
-                }
-            });
-        }
-        if count.is_some_and(|n| printed >= n) || timeout.is_some_and(|t| started.elapsed() >= t) {
+        let left = timeout.map(|t| t.saturating_sub(started.elapsed()));
+        reader.poll(
+            left.unwrap_or(Duration::from_secs(1))
+                .min(Duration::from_secs(1)),
+            &mut emit,
+        );
+        if count.is_some_and(|n| printed.get() >= n) || left.is_some_and(|l| l.is_zero()) {
             return ExitCode::SUCCESS;
-        }
-        if let Some((ring, _)) = readers.first() {
-            let _ = ring.wait(100);
         }
     }
 }
 
+/// Where lines go: stdout, or the kernel log with the rule's level.
+enum Sink {
+    Stdout,
+    Kmsg(std::fs::File),
+}
+
+impl Sink {
+    fn open(kmsg: bool) -> std::io::Result<Sink> {
+        Ok(if kmsg {
+            Sink::Kmsg(std::fs::OpenOptions::new().write(true).open("/dev/kmsg")?)
+        } else {
+            Sink::Stdout
+        })
+    }
+
+    fn write(&mut self, l: &LogLine) {
+        use std::io::Write;
+        match self {
+            Sink::Stdout => {
+                let mut o = std::io::stdout().lock();
+                let _ = writeln!(o, "{}", l.text);
+                let _ = o.flush();
+            }
+            // One write per record; the kernel takes `<N>` as the priority.
+            Sink::Kmsg(f) => {
+                let _ = f.write_all(format!("<{}>{}\n", l.level.min(7), l.text).as_bytes());
+            }
+        }
+    }
+}
 fn usage(msg: &str) -> ExitCode {
     eprintln!("bpfilter log: {msg}\n\n{HELP}");
     ExitCode::from(2)

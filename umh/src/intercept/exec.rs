@@ -223,7 +223,11 @@ fn serve_until_gone(
         if wake.notif {
             if let Some((listener, handler)) = &mut serving {
                 match listener.recv() {
-                    Ok(n) => stats.record(service::serve(listener, *handler, &n)),
+                    Ok(n) => {
+                        if let Some(r) = service::serve(listener, *handler, &n) {
+                            stats.record(r);
+                        }
+                    }
                     // ENOENT: the task died before we picked it up; EINTR: retry.
                     Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::EINTR)) => {}
                     Err(e) => return Err(e),
@@ -293,7 +297,11 @@ pub fn serve_listener(
         let wake = listener.wait(None, STOP_POLL)?;
         if wake.notif {
             match listener.recv() {
-                Ok(n) => stats.record(service::serve(listener, handler, &n)),
+                Ok(n) => {
+                    if let Some(r) = service::serve(listener, handler, &n) {
+                        stats.record(r);
+                    }
+                }
                 // ENOENT: the task died before we picked it up; EINTR: retry.
                 Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::EINTR)) => {}
                 Err(e) => return Err(e),

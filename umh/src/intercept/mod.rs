@@ -48,7 +48,7 @@ mod service;
 
 use std::fmt;
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::time::Duration;
 
 pub use exec::{exec, serve_listener, Ended, Exec, Outcome, Spawned};
@@ -220,6 +220,14 @@ pub trait SockoptHandler {
         false
     }
 
+    /// The IPv4 tables that exist in network namespace `netns`, for a trapped open of
+    /// `/proc/net/ip_tables_names` (what `iptables-save` without `-t` reads). `None` lets the
+    /// kernel open its own file (the default: the kernel's tables are the truth).
+    fn table_names(&mut self, netns: BorrowedFd<'_>) -> Option<Vec<String>> {
+        let _ = netns;
+        None
+    }
+
     /// `setsockopt(SOL_IP, optname, optval, optval.len())`. `Ok` makes the call return 0.
     fn set(&mut self, ctx: &Request, optname: i32, optval: &[u8]) -> Result<SetReply, Errno>;
 
@@ -239,6 +247,9 @@ pub trait SockoptHandler {
 impl<H: SockoptHandler + ?Sized> SockoptHandler for &mut H {
     fn continue_to_kernel(&mut self, call: &Call) -> bool {
         (**self).continue_to_kernel(call)
+    }
+    fn table_names(&mut self, netns: BorrowedFd<'_>) -> Option<Vec<String>> {
+        (**self).table_names(netns)
     }
     fn set(&mut self, ctx: &Request, optname: i32, optval: &[u8]) -> Result<SetReply, Errno> {
         (**self).set(ctx, optname, optval)

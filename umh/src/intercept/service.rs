@@ -10,7 +10,7 @@ use super::{
 use crate::sys::procmem;
 use crate::sys::seccomp::{
     Listener, Notif, Response, AUDIT_ARCH_X86_64, IPT_GET_MAX, IPT_GET_MIN, IPT_SET_MAX,
-    IPT_SET_MIN, NR_GETSOCKOPT, NR_SETSOCKOPT, SOL_IP,
+    IPT_SET_MIN, NR_GETSOCKOPT, NR_OPEN, NR_OPENAT, NR_SETSOCKOPT, SOL_IP,
 };
 
 /// The low 32 bits of a register: what the kernel's `int` parameters see.
@@ -21,6 +21,8 @@ fn low32(x: u64) -> u32 {
 /// How a call ends, before it is sent.
 enum Answer {
     Send(Response),
+    /// Answered already (ADDFD with `SECCOMP_ADDFD_FLAG_SEND`).
+    Done,
     /// The notification is no longer valid: nothing to send.
     Gone,
 }
@@ -29,12 +31,19 @@ fn fail(e: Errno) -> Answer {
     Answer::Send(Response::Errno(e.code()))
 }
 
-/// Serve one notification; never fails (every problem becomes the call's answer).
+/// Serve one notification; never fails (every problem becomes the call's answer). Opens
+/// are not socket-option calls: they give no record.
 pub(super) fn serve<H: SockoptHandler + ?Sized>(
     listener: &Listener,
     handler: &mut H,
     n: &Notif,
-) -> CallRecord {
+) -> Option<CallRecord> {
+    if n.arch == AUDIT_ARCH_X86_64 && (n.nr == NR_OPEN || n.nr == NR_OPENAT) {
+        if let Answer::Send(resp) = open_answer(listener, handler, n) {
+            let _ = listener.respond(n.id, resp);
+        }
+        return None;
+    }
     let start = Instant::now();
     let is_set = n.nr == NR_SETSOCKOPT;
     let optname = low32(n.args[2]) as i32;
@@ -42,6 +51,7 @@ pub(super) fn serve<H: SockoptHandler + ?Sized>(
     let answer = answer(listener, handler, n, &mut optlen_seen);
     let result = match answer {
         Answer::Gone => CallResult::Vanished,
+        Answer::Done => CallResult::Returned(0),
         Answer::Send(resp) => match listener.respond(n.id, resp) {
             // ENOENT: the task was killed or its wait interrupted in the meantime.
             Err(_) => CallResult::Vanished,
@@ -52,14 +62,14 @@ pub(super) fn serve<H: SockoptHandler + ?Sized>(
             },
         },
     };
-    CallRecord {
+    Some(CallRecord {
         pid: n.pid,
         is_set,
         optname,
         optlen: optlen_seen,
         result,
         elapsed: start.elapsed(),
-    }
+    })
 }
 
 fn is_ipt_call(n: &Notif) -> bool {
@@ -228,4 +238,86 @@ fn write_get_reply(pid: u32, req: &Request, out: &[u8], out_len: u32) -> io::Res
         procmem::write_mem(pid, p, &out_len.to_ne_bytes())?;
     }
     Ok(())
+}
+
+/// The paths `iptables-save` (and anything else) may open to list the IPv4 tables.
+const TABLE_NAMES_PATHS: [&[u8]; 3] = [
+    b"/proc/net/ip_tables_names",
+    b"/proc/self/net/ip_tables_names",
+    b"/proc/thread-self/net/ip_tables_names",
+];
+
+/// The longest of [`TABLE_NAMES_PATHS`] plus its NUL.
+const PATH_PROBE: usize = 38;
+
+/// A trapped `open`/`openat`: `/proc/net/ip_tables_names` for reading gets the tables of the
+/// caller's network namespace as the service sees them (plus any the kernel itself has there);
+/// every other open runs in the kernel unchanged.
+fn open_answer<H: SockoptHandler + ?Sized>(
+    listener: &Listener,
+    handler: &mut H,
+    n: &Notif,
+) -> Answer {
+    let (path_arg, flags) = if n.nr == NR_OPEN {
+        (n.args[0], low32(n.args[1]))
+    } else {
+        (n.args[1], low32(n.args[2]))
+    };
+    // Only read-only opens of the exact path: anything else is the kernel's answer.
+    if flags & (libc::O_ACCMODE as u32) != libc::O_RDONLY as u32 {
+        return Answer::Send(Response::Continue);
+    }
+    let Some(path) = read_short_path(n.pid, path_arg) else {
+        return Answer::Send(Response::Continue);
+    };
+    if !TABLE_NAMES_PATHS.contains(&path.as_slice()) {
+        return Answer::Send(Response::Continue);
+    }
+    let Ok(netns) = crate::sys::netns::NetNs::of_pid(n.pid) else {
+        return Answer::Gone;
+    };
+    let Some(ours) = handler.table_names(netns.as_fd()) else {
+        return Answer::Send(Response::Continue);
+    };
+    // The kernel's own tables in that namespace (its file exists once ip_tables is loaded).
+    let kernel = std::fs::read_to_string(format!("/proc/{}/net/ip_tables_names", n.pid));
+    if kernel.is_err() && ours.is_empty() {
+        return fail(Errno::ENOENT);
+    }
+    let mut names = ours;
+    for k in kernel.unwrap_or_default().lines() {
+        if !k.is_empty() && !names.iter().any(|o| o == k) {
+            names.push(k.to_string());
+        }
+    }
+    let text: String = names.iter().map(|t| format!("{t}\n")).collect();
+    let fd = match procmem::readonly_memfd("ip_tables_names", text.as_bytes()) {
+        Ok(fd) => fd,
+        Err(e) => return fail(Errno::from_io(&e)),
+    };
+    if !listener.id_valid(n.id) {
+        return Answer::Gone;
+    }
+    let cloexec = flags & (libc::O_CLOEXEC as u32) != 0;
+    match listener.add_fd_and_return(n.id, fd.as_fd(), cloexec) {
+        // ADDFD with SEND answered the call already.
+        Ok(_) => Answer::Done,
+        Err(_) if !listener.id_valid(n.id) => Answer::Gone,
+        Err(e) => fail(Errno::from_io(&e)),
+    }
+}
+
+/// The NUL-terminated string at `addr` in `pid`, if it is at most [`PATH_PROBE`] bytes long
+/// (longer ones cannot be one of ours). Reads up to the end of the page first, so a short
+/// string just before an unmapped page is still read.
+fn read_short_path(pid: u32, addr: u64) -> Option<Vec<u8>> {
+    let to_page_end = usize::try_from(4096 - (addr % 4096)).ok()?;
+    let first = to_page_end.min(PATH_PROBE);
+    let mut b = procmem::read_mem(pid, addr, first).ok()?;
+    if !b.contains(&0) && first < PATH_PROBE {
+        b.extend(procmem::read_mem(pid, addr.checked_add(first as u64)?, PATH_PROBE - first).ok()?);
+    }
+    let end = b.iter().position(|&c| c == 0)?;
+    b.truncate(end);
+    Some(b)
 }

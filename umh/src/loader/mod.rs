@@ -25,8 +25,9 @@ use crate::sys::bpf::{
 use crate::sys::btf::{Btf, BtfError, Member};
 use crate::sys::netns::NetNs;
 use bpfilter_core::codegen::{
-    compile_table, BitField, CompileError, CompileOptions, CompiledProgram, MapKind, NfLayout,
-    COUNTER_VALUE_SIZE, DEFAULT_HZ, DEFAULT_INLINE_MAX_ENTRIES, LIMIT_VALUE_SIZE, LOG_RINGBUF_SIZE,
+    compile_table, BitField, CompileError, CompileOptions, CompiledProgram, LogLayout, MapKind,
+    NfLayout, UidLayout, COUNTER_VALUE_SIZE, DEFAULT_HZ, DEFAULT_INLINE_MAX_ENTRIES,
+    LIMIT_VALUE_SIZE, LOG_RINGBUF_SIZE,
 };
 use bpfilter_core::ir::{Counters, Table};
 use bpfilter_core::uapi::{HOOK_NAMES, NF_INET_LOCAL_OUT};
@@ -197,9 +198,42 @@ pub fn compile_options(btf: &Btf) -> Result<CompileOptions, LoaderError> {
                 None => None,
             },
             skb_pkt_type: pkt_type,
+            log: log_layout(btf)?,
         },
         hz: kernel_hz(),
         inline_max_entries: DEFAULT_INLINE_MAX_ENTRIES,
+    })
+}
+
+/// The LOG subprogram's offsets; the `--log-uid` walk is optional.
+fn log_layout(btf: &Btf) -> Result<LogLayout, LoaderError> {
+    let off = |outer: &str, path: &str| -> Result<i16, LoaderError> {
+        byte_off(&btf.member(outer, path)?, &format!("{outer}.{path}"))
+    };
+    let uid = (|| -> Result<UidLayout, LoaderError> {
+        Ok(UidLayout {
+            state_net: off("nf_hook_state", "net")?,
+            skb_sk: off("sk_buff", "sk")?,
+            sk_state: off("sock", "__sk_common.skc_state")?,
+            sk_net: off("sock", "__sk_common.skc_net.net")?,
+            sk_socket: off("sock", "sk_socket")?,
+            socket_file: off("socket", "file")?,
+            file_cred: off("file", "f_cred")?,
+            cred_fsuid: off("cred", "fsuid")?,
+            cred_fsgid: off("cred", "fsgid")?,
+        })
+    })()
+    .ok();
+    Ok(LogLayout {
+        skb_dev: off("sk_buff", "dev")?,
+        skb_head: off("sk_buff", "head")?,
+        skb_mac_header: off("sk_buff", "mac_header")?,
+        skb_network_header: off("sk_buff", "network_header")?,
+        skb_vlan_proto: off("sk_buff", "vlan_proto")?,
+        skb_vlan_tci: off("sk_buff", "vlan_tci")?,
+        dev_type: off("net_device", "type")?,
+        dev_hard_header_len: off("net_device", "hard_header_len")?,
+        uid,
     })
 }
 

@@ -200,6 +200,28 @@ impl Service {
 }
 
 impl SockoptHandler for Service {
+    /// The tables this namespace has in bpfilter: those saved under the state root (another
+    /// process may have made them) and those instantiated here, in the kernel's table order.
+    fn table_names(&mut self, netns: BorrowedFd<'_>) -> Option<Vec<String>> {
+        let cookie = netns_cookie(netns).ok()?;
+        let mut have: Vec<String> = Vec::new();
+        if let Some(root) = &self.lock_root {
+            if let Ok(t) = NsTables::load_state(&root.join(cookie.to_string())) {
+                have.extend(t.tables().map(|(t, _)| t.name.to_string()));
+            }
+        }
+        if let Some(ns) = self.namespaces.get(&cookie) {
+            have.extend(ns.tables.tables().map(|(t, _)| t.name.to_string()));
+        }
+        Some(
+            bpfilter_core::uapi::TABLES
+                .iter()
+                .map(|t| t.name.to_string())
+                .filter(|n| have.contains(n))
+                .collect(),
+        )
+    }
+
     fn set(&mut self, ctx: &Request, optname: i32, optval: &[u8]) -> Result<SetReply, IErrno> {
         let bytes = self.call(ctx, true, optname, optval, optval.len())?;
         let mut reply = SetReply::default();

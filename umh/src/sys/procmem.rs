@@ -233,6 +233,37 @@ pub fn signal_process_group(pgid: u32, sig: i32) -> io::Result<()> {
     Ok(())
 }
 
+/// A read-only descriptor of an anonymous in-memory file holding `bytes` (a sealed memfd,
+/// reopened `O_RDONLY`), positioned at the start: what a trapped `open` gets in place of a
+/// file only the kernel's x_tables could fill.
+pub fn readonly_memfd(name: &str, bytes: &[u8]) -> io::Result<OwnedFd> {
+    let cname =
+        std::ffi::CString::new(name).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: memfd_create with a NUL-terminated name; the result is owned below.
+    let fd =
+        unsafe { libc::memfd_create(cname.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just returned by memfd_create and is owned by nobody else.
+    let rw = unsafe { OwnedFd::from_raw_fd(fd) };
+    let mut f = std::fs::File::from(rw);
+    std::io::Write::write_all(&mut f, bytes)?;
+    // SAFETY: fcntl on an fd owned by `f`.
+    let rc = unsafe {
+        libc::fcntl(
+            f.as_raw_fd(),
+            libc::F_ADD_SEALS,
+            libc::F_SEAL_WRITE | libc::F_SEAL_GROW | libc::F_SEAL_SHRINK | libc::F_SEAL_SEAL,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let ro = std::fs::File::open(format!("/proc/self/fd/{}", f.as_raw_fd()))?;
+    Ok(ro.into())
+}
+
 /// A socket created inside network namespace `netns` (a socket keeps the namespace it was
 /// created in, so it can then be used from any thread). The `setns` happens in a short-lived
 /// helper thread so this process's own threads never change namespace.

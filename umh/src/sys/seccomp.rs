@@ -16,6 +16,7 @@
 //! | `arch != AUDIT_ARCH_X86_64` (i386 `int $0x80`), or an x32 number (bit 30) | `KILL_PROCESS` |
 //! | `setsockopt`, low 32 bits of level == 0, low 32 bits of optname in [64, 66) | `USER_NOTIF` |
 //! | `getsockopt`, low 32 bits of level == 0, low 32 bits of optname in [64, 68) | `USER_NOTIF` |
+//! | `open`, `openat` | `USER_NOTIF` (answered for `/proc/net/ip_tables_names`, else `CONTINUE`) |
 //! | `io_uring_setup` / `_enter` / `_register` | `ERRNO(ENOSYS)` |
 //! | anything else | `ALLOW` |
 //!
@@ -36,6 +37,12 @@
 //!   syscall seccomp could see. Programs that use io_uring fall back to plain syscalls on
 //!   ENOSYS (the same choice as container runtimes' default profiles).
 //!
+//! * **open/openat are trapped** because `iptables-save` lists the tables to dump from
+//!   `/proc/net/ip_tables_names`, which only the kernel's x_tables fill; a filter cannot read
+//!   the path, so every open reaches the service, which answers that one file (a memfd
+//!   installed with `SECCOMP_IOCTL_NOTIF_ADDFD`) and lets the kernel run all others
+//!   (`CONTINUE`). It costs one round trip per open of the wrapped commands.
+//!
 //! The filter is interception, not a sandbox: a root caller can always leave it (ask an
 //! unfiltered daemon to run the command, ptrace an unfiltered process). It closes the accidental
 //! and the cheap deliberate bypasses.
@@ -53,6 +60,10 @@ pub const AUDIT_ARCH_X86_64: u32 = 0xC000_003E;
 pub const AUDIT_ARCH_I386: u32 = 0x4000_0003;
 /// x32 syscalls carry this bit in `nr` (`__X32_SYSCALL_BIT`).
 pub const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+/// x86_64 `open`.
+pub const NR_OPEN: i32 = 2;
+/// x86_64 `openat`.
+pub const NR_OPENAT: i32 = 257;
 /// x86_64 `setsockopt`.
 pub const NR_SETSOCKOPT: i32 = 54;
 /// x86_64 `getsockopt`.
@@ -122,40 +133,42 @@ const fn jmp(code: u16, k: u32, at: usize, t: usize, f: usize) -> libc::sock_fil
 }
 
 // Instruction indices of the shared tails.
-const SET: usize = 9;
-const GET: usize = 14;
-const ALLOW: usize = 19;
-const NOTIF: usize = 20;
-const ENOSYS: usize = 21;
-const KILL: usize = 22;
+const SET: usize = 11;
+const GET: usize = 16;
+const ALLOW: usize = 21;
+const NOTIF: usize = 22;
+const ENOSYS: usize = 23;
+const KILL: usize = 24;
 
 /// The classic-BPF program (see the module table). Public so tests can run it through an
 /// interpreter on synthetic `seccomp_data`.
-pub const IPT_FILTER: [libc::sock_filter; 23] = [
+pub const IPT_FILTER: [libc::sock_filter; 25] = [
     /* 0 */ ld(OFF_ARCH),
     /* 1 */ jmp(JEQ_K, AUDIT_ARCH_X86_64, 1, 2, KILL),
     /* 2 */ ld(OFF_NR),
     /* 3 */ jmp(JGE_K, X32_SYSCALL_BIT, 3, KILL, 4),
     /* 4 */ jmp(JEQ_K, NR_SETSOCKOPT as u32, 4, SET, 5),
     /* 5 */ jmp(JEQ_K, NR_GETSOCKOPT as u32, 5, GET, 6),
-    /* 6 */ jmp(JEQ_K, NR_IO_URING_SETUP as u32, 6, ENOSYS, 7),
-    /* 7 */ jmp(JEQ_K, NR_IO_URING_ENTER as u32, 7, ENOSYS, 8),
-    /* 8 */ jmp(JEQ_K, NR_IO_URING_REGISTER as u32, 8, ENOSYS, ALLOW),
-    /* 9 SET */ ld(off_arg_lo(1)),
-    /* 10 */ jmp(JEQ_K, SOL_IP, 10, 11, ALLOW),
-    /* 11 */ ld(off_arg_lo(2)),
-    /* 12 */ jmp(JGE_K, IPT_SET_MIN, 12, 13, ALLOW),
-    /* 13 */ jmp(JGE_K, IPT_SET_MAX, 13, ALLOW, NOTIF),
-    /* 14 GET */ ld(off_arg_lo(1)),
-    /* 15 */ jmp(JEQ_K, SOL_IP, 15, 16, ALLOW),
-    /* 16 */ ld(off_arg_lo(2)),
-    /* 17 */ jmp(JGE_K, IPT_GET_MIN, 17, 18, ALLOW),
-    /* 18 */ jmp(JGE_K, IPT_GET_MAX, 18, ALLOW, NOTIF),
-    /* 19 ALLOW */ ret(libc::SECCOMP_RET_ALLOW),
-    /* 20 NOTIF */ ret(libc::SECCOMP_RET_USER_NOTIF),
-    /* 21 ENOSYS */
+    /* 6 */ jmp(JEQ_K, NR_OPENAT as u32, 6, NOTIF, 7),
+    /* 7 */ jmp(JEQ_K, NR_OPEN as u32, 7, NOTIF, 8),
+    /* 8 */ jmp(JEQ_K, NR_IO_URING_SETUP as u32, 8, ENOSYS, 9),
+    /* 9 */ jmp(JEQ_K, NR_IO_URING_ENTER as u32, 9, ENOSYS, 10),
+    /* 10 */ jmp(JEQ_K, NR_IO_URING_REGISTER as u32, 10, ENOSYS, ALLOW),
+    /* 11 SET */ ld(off_arg_lo(1)),
+    /* 12 */ jmp(JEQ_K, SOL_IP, 12, 13, ALLOW),
+    /* 13 */ ld(off_arg_lo(2)),
+    /* 14 */ jmp(JGE_K, IPT_SET_MIN, 14, 15, ALLOW),
+    /* 15 */ jmp(JGE_K, IPT_SET_MAX, 15, ALLOW, NOTIF),
+    /* 16 GET */ ld(off_arg_lo(1)),
+    /* 17 */ jmp(JEQ_K, SOL_IP, 17, 18, ALLOW),
+    /* 18 */ ld(off_arg_lo(2)),
+    /* 19 */ jmp(JGE_K, IPT_GET_MIN, 19, 20, ALLOW),
+    /* 20 */ jmp(JGE_K, IPT_GET_MAX, 20, ALLOW, NOTIF),
+    /* 21 ALLOW */ ret(libc::SECCOMP_RET_ALLOW),
+    /* 22 NOTIF */ ret(libc::SECCOMP_RET_USER_NOTIF),
+    /* 23 ENOSYS */
     ret(libc::SECCOMP_RET_ERRNO | (libc::ENOSYS as u32 & libc::SECCOMP_RET_DATA)),
-    /* 22 KILL */ ret(libc::SECCOMP_RET_KILL_PROCESS),
+    /* 24 KILL */ ret(libc::SECCOMP_RET_KILL_PROCESS),
 ];
 
 /// What the child does between `fork` and `exec`. Built in the parent (no allocation happens
@@ -551,6 +564,33 @@ impl Listener {
             )
         };
         rc == 0
+    }
+
+    /// `SECCOMP_IOCTL_NOTIF_ADDFD` with `SECCOMP_ADDFD_FLAG_SEND`: install a copy of `fd` in
+    /// the trapped task and make the trapped call return its number, atomically (5.14+).
+    /// `cloexec` sets `O_CLOEXEC` on the new descriptor. ENOENT: the task is gone.
+    pub fn add_fd_and_return(&self, id: u64, fd: BorrowedFd<'_>, cloexec: bool) -> io::Result<i32> {
+        /// `SECCOMP_ADDFD_FLAG_SEND`.
+        const FLAG_SEND: u32 = 1 << 1;
+        let addfd = libc::seccomp_notif_addfd {
+            id,
+            flags: FLAG_SEND,
+            srcfd: u32::try_from(fd.as_raw_fd()).unwrap_or(u32::MAX),
+            newfd: 0,
+            newfd_flags: if cloexec { libc::O_CLOEXEC as u32 } else { 0 },
+        };
+        // SAFETY: ADDFD reads one seccomp_notif_addfd; `fd` stays open during the call.
+        let rc = unsafe {
+            libc::ioctl(
+                self.fd.as_raw_fd(),
+                libc::SECCOMP_IOCTL_NOTIF_ADDFD,
+                &addfd as *const libc::seccomp_notif_addfd,
+            )
+        };
+        if rc < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(rc)
     }
 
     /// `SECCOMP_IOCTL_NOTIF_SEND`. ENOENT: the task is gone (or was interrupted) — harmless.
