@@ -45,4 +45,4 @@ if [ "$MODE" = daemon ]; then
   r=$(grep -c 'msg="replaced table"' "$state/daemon.log" || true)
   [ "$r" = $((2 * N)) ] || { echo "FAIL: the daemon logged $r replaces, expected $((2 * N))" >&2; exit 1; }
 fi
-echo "PASS: two racing clients ($MODE), $n of $((2 * N)) rules kept"
+echo "PASS: two racing clients, $n of $((2 * N)) rules kept ($MODE)"

@@ -31,7 +31,7 @@ fn the_daemon_serves_exec_refuses_non_root_and_survives_kill_9_during_replaces()
 fn two_racing_clients_through_the_daemon_lose_no_rule() {
     let text = run("racing_clients.sh", &["15", "daemon"]);
     assert!(
-        text.contains("PASS: two racing clients (daemon), 30 of 30"),
+        text.contains("PASS: two racing clients, 30 of 30 rules kept (daemon)"),
         "{text}"
     );
 }
