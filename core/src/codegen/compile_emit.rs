@@ -1821,7 +1821,10 @@ const BPF_LOOP: i32 = 181;
 const MAX_LOOPS: i32 = 8 * 1024 * 1024;
 /// Bytes of the cold interpreter's state (main frame, below the fields area).
 const COLD_STATE_SIZE: i16 = 32 + 4 * 24;
-const _: () = assert!(cold::STACK_SLOTS == 24, "COLD_STATE_SIZE holds 24 return pcs");
+const _: () = assert!(
+    cold::STACK_SLOTS == 24,
+    "COLD_STATE_SIZE holds 24 return pcs"
+);
 /// The cold interpreter's state (main frame).
 const STATE: i16 = FIELDS - COLD_STATE_SIZE;
 /// State words, relative to [`STATE`]: the pc, the pc of the current entry's next entry,
@@ -2081,7 +2084,12 @@ impl Emitter<'_> {
         // OPTBIT: !(optbits >> a & 1).
         self.b
             .bind(at(op::OPTBIT)?)
-            .load(Size::DW, Reg::R2, Reg::R6, S_FIELDS.saturating_add(F_OPTBITS))
+            .load(
+                Size::DW,
+                Reg::R2,
+                Reg::R6,
+                S_FIELDS.saturating_add(F_OPTBITS),
+            )
             .load(Size::W, Reg::R3, Reg::R9, 4)
             .alu64(AluOp::And, Reg::R3, 63)
             .alu64(AluOp::Rsh, Reg::R2, Reg::R3)

@@ -1,16 +1,16 @@
 //! `bpfilter exec -- CMD [ARGS...]`: run CMD (iptables-legacy, iptables-legacy-restore, a
 //! script) and every process it starts with their `IPT_SO_*` socket options answered by
-//! bpfilter instead of the kernel's x_tables, and the rules enforced by generated BPF.
+//! bpfilter instead of the kernel's x_tables, and the rules enforced by generated BPF: by the
+//! daemon if one runs ([`crate::daemon`]), else in this process.
 
+use crate::daemon::{self, HandOffError, DEFAULT_SOCKET};
 use crate::intercept::Exec;
-use crate::service::bpf::BpfEnforcer;
-use crate::service::handler::{log, Service};
-use crate::service::{Enforcer, NsTables};
-use crate::sys::netns::NetNs;
+use crate::journal::{log, Level};
+use crate::service::setup::{bpf_service, ensure_bpffs, Paths};
 use std::ffi::OsString;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
-use std::process::ExitCode;
+use std::process::{ExitCode, ExitStatus};
 
 /// The help text.
 pub const HELP: &str = "\
@@ -27,11 +27,21 @@ programs attached by netfilter links at the filter table's hooks. The programs, 
 counters are pinned, so the rules stay in force after CMD exits; the next `bpfilter exec` in
 the same namespace picks the tables up again.
 
+Who answers: if `bpfilter daemon` accepts a connection on --socket, CMD's calls are handed to
+it and this process only waits for CMD (exiting with its status); otherwise they are served
+here, in-process, as the daemon would (same tables, same pins, same locks). -v says which.
+
 OPTIONS:
-  --state-dir DIR   where each namespace's tables are kept (default /run/bpfilter)
-  --pin-dir DIR     bpffs directory for programs, links, maps (default /sys/fs/bpf/bpfilter)
+  --socket PATH     the daemon's socket (default /run/bpfilter/bpfilter.sock)
+  --daemon          require the daemon: fail (exit 2) if it cannot be reached or refuses
+  --no-daemon       never use the daemon: serve in-process
+  --state-dir DIR   in-process: where each namespace's tables are kept (default /run/bpfilter)
+  --pin-dir DIR     in-process: bpffs directory for programs, links, maps
+                    (default /sys/fs/bpf/bpfilter). Giving either directory means serving
+                    in-process unless --daemon is given (the daemon keeps its own
+                    directories, and one namespace must not be kept in two places)
   -v, --verbose     log every call (repeat for more)
-  -q, --quiet       log errors only
+  -q, --quiet       log errors and warnings only
 
 EXAMPLES:
   bpfilter exec -- iptables-legacy -A INPUT -p udp --dport 23 -j DROP
@@ -46,10 +56,23 @@ LIMITS:
   never silently ignored.
 ";
 
+/// Where CMD's calls are answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// The daemon if it accepts a connection, else in-process.
+    Auto,
+    /// The daemon, or fail.
+    Daemon,
+    /// In-process.
+    InProcess,
+}
+
 /// Run `bpfilter exec ARGS`.
 pub fn main(args: Vec<String>) -> ExitCode {
-    let mut state = PathBuf::from("/run/bpfilter");
-    let mut pins = PathBuf::from("/sys/fs/bpf/bpfilter");
+    let mut paths = Paths::default();
+    let mut dirs_given = false;
+    let mut socket = PathBuf::from(DEFAULT_SOCKET);
+    let mut mode = Mode::Auto;
     let mut verbosity = 1u8;
     let mut it = args.into_iter();
     let mut cmd: Vec<OsString> = Vec::new();
@@ -65,16 +88,19 @@ pub fn main(args: Vec<String>) -> ExitCode {
             }
             "-v" | "--verbose" => verbosity = verbosity.saturating_add(1),
             "-q" | "--quiet" => verbosity = 0,
-            "--state-dir" | "--pin-dir" => {
+            "--daemon" => mode = Mode::Daemon,
+            "--no-daemon" => mode = Mode::InProcess,
+            "--state-dir" | "--pin-dir" | "--socket" => {
                 let Some(v) = it.next() else {
                     eprintln!("bpfilter exec: {a} needs a value\n\n{HELP}");
                     return ExitCode::from(2);
                 };
-                if a == "--state-dir" {
-                    state = v.into();
-                } else {
-                    pins = v.into();
+                match a.as_str() {
+                    "--state-dir" => paths.state = v.into(),
+                    "--pin-dir" => paths.pins = v.into(),
+                    _ => socket = v.into(),
                 }
+                dirs_given |= a != "--socket";
             }
             _ if cmd.is_empty() && !a.starts_with('-') => {
                 cmd.push(a.into());
@@ -91,35 +117,33 @@ pub fn main(args: Vec<String>) -> ExitCode {
         eprintln!("bpfilter exec: no command\n\n{HELP}");
         return ExitCode::from(2);
     }
-    if let Err(e) = ensure_bpffs(&pins) {
-        eprintln!("bpfilter exec: {e}");
-        return ExitCode::from(2);
+    if mode == Mode::Auto && dirs_given {
+        mode = Mode::InProcess;
     }
-    let state_root = state.clone();
-    let factory = Box::new(move |req: &crate::intercept::Request, cookie: u64| {
-        let dir = state_root.join(cookie.to_string());
-        let tables = NsTables::load_state(&dir)?;
-        let netns = NetNs::from_fd(req.netns.as_fd().try_clone_to_owned()?);
-        let mut enforcer = BpfEnforcer::new(netns, pins.join(cookie.to_string()))
-            .map_err(|e| std::io::Error::other(e.message))?;
-        // Saved tables whose programs are not pinned any more (a reboot, a cleaned bpffs)
-        // are put back into force before anything else is served.
-        for (t, masks) in tables.tables() {
-            if enforcer.counters(t.name.as_str()).is_empty()
-                || enforcer.needs_repair(t.name.as_str())
-            {
-                enforcer
-                    .apply(t, masks, &mut || Ok(()))
-                    .map_err(|e| std::io::Error::other(e.message))?;
+    let sock = socket.display();
+    // Connect before spawning: the command is started once, whoever serves it.
+    let conn: Option<OwnedFd> = match mode {
+        Mode::InProcess => None,
+        Mode::Daemon | Mode::Auto => match daemon::connect(&socket) {
+            Ok(c) => Some(c),
+            Err(e) if mode == Mode::Daemon => {
+                eprintln!("bpfilter exec: {e} (at {sock})");
+                return ExitCode::from(2);
             }
+            Err(e) => {
+                note(verbosity, "serving in-process", &format!("{e} (at {sock})"));
+                None
+            }
+        },
+    };
+    if conn.is_none() {
+        if let Err(e) = ensure_bpffs(&paths.pins) {
+            eprintln!("bpfilter exec: {e}");
+            return ExitCode::from(2);
         }
-        Ok((tables, Box::new(enforcer) as Box<dyn Enforcer>))
-    });
-    let mut svc = Service::new(factory);
-    svc.verbosity = verbosity;
-    svc.lock_root = Some(state);
-    let exec = match Exec::new(&cmd) {
-        Ok(e) => e,
+    }
+    let spawned = match Exec::new(&cmd).and_then(Exec::spawn) {
+        Ok(s) => s,
         Err(e) => {
             eprintln!(
                 "bpfilter exec: {}: {e}",
@@ -128,13 +152,52 @@ pub fn main(args: Vec<String>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match exec.run(&mut svc) {
-        Ok(out) => {
-            log(2, verbosity, &format!("{} calls served", out.stats.trapped));
-            match out.status.code() {
-                Some(c) => ExitCode::from(u8::try_from(c).unwrap_or(1)),
-                None => ExitCode::from(1),
+    if let Some(conn) = conn {
+        match daemon::hand_off(conn.as_fd(), spawned.listener().as_fd(), verbosity) {
+            Ok(()) => {
+                note(verbosity, "served by the daemon", &format!("at {sock}"));
+                return match spawned.wait() {
+                    Ok(status) => exit_code(status),
+                    Err(e) => {
+                        eprintln!("bpfilter exec: {e}");
+                        ExitCode::from(2)
+                    }
+                };
             }
+            Err(e) if mode == Mode::Daemon => {
+                spawned.kill();
+                eprintln!("bpfilter exec: {e} (at {sock})");
+                return ExitCode::from(2);
+            }
+            Err(e) => {
+                let level = match e {
+                    // Refused on purpose (a non-root caller, a version mismatch): say so.
+                    HandOffError::Refused(_) => Level::Warning,
+                    _ => Level::Info,
+                };
+                log(
+                    level,
+                    verbosity,
+                    "the daemon did not take the command; serving in-process",
+                    &[("socket", &sock), ("reason", &e)],
+                );
+                if let Err(e) = ensure_bpffs(&paths.pins) {
+                    spawned.kill();
+                    eprintln!("bpfilter exec: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    }
+    match spawned.serve(bpf_service(paths, verbosity)) {
+        Ok(out) => {
+            log(
+                Level::Debug,
+                verbosity,
+                "command done",
+                &[("calls", &out.stats.trapped)],
+            );
+            exit_code(out.status)
         }
         Err(e) => {
             eprintln!("bpfilter exec: {e}");
@@ -143,30 +206,15 @@ pub fn main(args: Vec<String>) -> ExitCode {
     }
 }
 
-/// bpffs must be mounted at or above `pins`; mount it at /sys/fs/bpf if nothing is.
-fn ensure_bpffs(pins: &std::path::Path) -> std::io::Result<()> {
-    let mounts = std::fs::read_to_string("/proc/self/mounts")?;
-    let bpffs: Vec<&str> = mounts
-        .lines()
-        .filter_map(|l| {
-            let mut f = l.split_whitespace();
-            let (_, at, ty) = (f.next(), f.next(), f.next());
-            (ty == Some("bpf")).then_some(at).flatten()
-        })
-        .collect();
-    if bpffs.iter().any(|m| pins.starts_with(m)) {
-        return Ok(());
+/// The `-v` note on who serves the command.
+fn note(verbosity: u8, msg: &str, detail: &str) {
+    log(Level::Debug, verbosity, msg, &[("detail", &detail)]);
+}
+
+/// CMD's status as ours (a death by signal becomes 1, as before).
+fn exit_code(status: ExitStatus) -> ExitCode {
+    match status.code() {
+        Some(c) => ExitCode::from(u8::try_from(c).unwrap_or(1)),
+        None => ExitCode::from(1),
     }
-    if pins.starts_with("/sys/fs/bpf") {
-        let st = std::process::Command::new("mount")
-            .args(["-t", "bpf", "bpf", "/sys/fs/bpf"])
-            .status()?;
-        if st.success() {
-            return Ok(());
-        }
-    }
-    Err(std::io::Error::other(format!(
-        "no bpffs mounted above {} (mount -t bpf bpf /sys/fs/bpf)",
-        pins.display()
-    )))
 }

@@ -2,7 +2,7 @@
 //! bpfilter enforces, printed as the kernel's LOG target prints them (`PREFIX IN=... OUT=...
 //! SRC=... DST=... LEN=... ... PROTO=UDP SPT=... DPT=... LEN=...`).
 
-use crate::service::logs::{LogLine, LogReader};
+use crate::service::logs::{LineSink, LineWriter, LogLine, LogReader};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -67,7 +67,11 @@ pub fn main(args: &[String]) -> ExitCode {
     }
     let mut reader = LogReader::new(&pins, &state);
     let printed = std::cell::Cell::new(0u64);
-    let mut sink = match Sink::open(kmsg) {
+    let mut sink = match LineWriter::open(if kmsg {
+        LineSink::Kmsg
+    } else {
+        LineSink::Stdout
+    }) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("bpfilter log: /dev/kmsg: {e}");
@@ -99,36 +103,6 @@ pub fn main(args: &[String]) -> ExitCode {
     }
 }
 
-/// Where lines go: stdout, or the kernel log with the rule's level.
-enum Sink {
-    Stdout,
-    Kmsg(std::fs::File),
-}
-
-impl Sink {
-    fn open(kmsg: bool) -> std::io::Result<Sink> {
-        Ok(if kmsg {
-            Sink::Kmsg(std::fs::OpenOptions::new().write(true).open("/dev/kmsg")?)
-        } else {
-            Sink::Stdout
-        })
-    }
-
-    fn write(&mut self, l: &LogLine) {
-        use std::io::Write;
-        match self {
-            Sink::Stdout => {
-                let mut o = std::io::stdout().lock();
-                let _ = writeln!(o, "{}", l.text);
-                let _ = o.flush();
-            }
-            // One write per record; the kernel takes `<N>` as the priority.
-            Sink::Kmsg(f) => {
-                let _ = f.write_all(format!("<{}>{}\n", l.level.min(7), l.text).as_bytes());
-            }
-        }
-    }
-}
 fn usage(msg: &str) -> ExitCode {
     eprintln!("bpfilter log: {msg}\n\n{HELP}");
     ExitCode::from(2)

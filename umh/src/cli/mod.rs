@@ -4,9 +4,11 @@
 //! bpfilter compile FILE [--disasm]          per-hook programs: size, verifier verdict, load time
 //! bpfilter test-run FILE --hook H --packet HEX   run the generated program and core::eval
 //! bpfilter exec -- CMD [ARGS...]            run iptables-legacy (or a script) through bpfilter
+//! bpfilter daemon [--socket PATH]           serve the commands of every bpfilter exec
 //! ```
 
 pub mod compile;
+pub mod daemon;
 pub mod exec;
 pub mod log;
 pub mod test_run;
@@ -29,6 +31,10 @@ COMMANDS:
   exec [OPTIONS] -- CMD [ARGS...]
                               run iptables-legacy (unmodified) and everything it starts with
                               bpfilter answering its IPT_SO_* calls and enforcing the rules
+                              (through the daemon if one runs, else in-process)
+  daemon [--socket PATH] [--state-dir DIR] [--pin-dir DIR] [-v|-q]
+                              serve the commands of every bpfilter exec from one process,
+                              logging to stderr for journald (dist/bpfilter.service)
   log [--count N] [--timeout SECS]
                               print the LOG target's lines (kernel LOG format) of the rules
                               bpfilter enforces
@@ -47,6 +53,7 @@ pub fn main(args: Vec<String>) -> ExitCode {
         Some("compile") => compile::main(rest),
         Some("test-run") => test_run::main(rest),
         Some("exec") => exec::main(rest.to_vec()),
+        Some("daemon") => daemon::main(rest),
         Some("log") => log::main(rest),
         None | Some("help" | "-h" | "--help") => {
             print!("{HELP}");

@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use super::{service, SockoptHandler, Stats};
 use crate::sys::procmem;
-use crate::sys::seccomp::{self, Listener};
+use crate::sys::seccomp::{self, Listener, Wake};
+use crate::sys::unix;
 
 /// How long to keep serving after a timeout killed the command's process group.
 const KILL_GRACE: Duration = Duration::from_secs(5);
@@ -88,38 +89,108 @@ impl Exec {
 
     /// Spawn the command under the filter and answer its calls with `handler` until it and all
     /// its filtered descendants have exited.
-    pub fn run<H: SockoptHandler>(mut self, mut handler: H) -> io::Result<Outcome> {
+    pub fn run<H: SockoptHandler>(self, handler: H) -> io::Result<Outcome> {
+        self.spawn()?.serve(handler)
+    }
+
+    /// Spawn the command under the filter and stop there: its first trapped call waits until
+    /// someone answers on [`Spawned::listener`]. Then either [`Spawned::serve`] it here, or
+    /// hand the listener to another process (the daemon) and [`Spawned::wait`].
+    pub fn spawn(mut self) -> io::Result<Spawned> {
         if self.timeout.is_some() {
             self.command.process_group(0);
         }
-        let (mut child, listener) = seccomp::spawn_filtered(
+        let (child, listener) = seccomp::spawn_filtered(
             &mut self.command,
             self.join_netns.as_ref().map(|f| f.as_fd()),
             self.new_netns,
         )?;
-        let served = serve_until_gone(&mut child, &listener, &mut handler, self.timeout);
-        if served.is_err() {
-            // Never leave a command behind that nobody answers.
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        let (status, stats, killed) = served?;
-        if killed {
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!("command killed after {:?}: {status}", self.timeout),
-            ));
-        }
-        Ok(Outcome { status, stats })
+        Ok(Spawned {
+            child,
+            listener,
+            timeout: self.timeout,
+        })
     }
 }
 
-/// The service loop: answer notifications until the listener hangs up (no filtered task is
-/// left). Returns the child's status, the statistics, and whether the timeout killed it.
-fn serve_until_gone<H: SockoptHandler>(
+/// A command running under the filter, not served yet (see [`Exec::spawn`]).
+#[derive(Debug)]
+pub struct Spawned {
+    child: Child,
+    listener: Listener,
+    timeout: Option<Duration>,
+}
+
+impl Spawned {
+    /// The seccomp listener of the command's trapped calls.
+    pub fn listener(&self) -> &Listener {
+        &self.listener
+    }
+
+    /// The command's process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Answer the command's calls with `handler` until it and all its filtered descendants
+    /// have exited.
+    pub fn serve<H: SockoptHandler>(self, mut handler: H) -> io::Result<Outcome> {
+        let Spawned {
+            mut child,
+            listener,
+            timeout,
+        } = self;
+        let served = serve_until_gone(&mut child, Some((&listener, &mut handler)), timeout);
+        finish(&mut child, timeout, served)
+    }
+
+    /// Someone else serves the calls now (the listener was handed over): close this copy and
+    /// wait for the command itself to exit (descendants it leaves behind are the server's
+    /// business). The timeout applies as in [`Spawned::serve`].
+    pub fn wait(self) -> io::Result<ExitStatus> {
+        let Spawned {
+            mut child,
+            listener,
+            timeout,
+        } = self;
+        drop(listener);
+        let served = serve_until_gone(&mut child, None, timeout);
+        Ok(finish(&mut child, timeout, served)?.status)
+    }
+
+    /// Kill the command (nobody will serve it) and reap it.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn finish(
     child: &mut Child,
-    listener: &Listener,
-    handler: &mut H,
+    timeout: Option<Duration>,
+    served: io::Result<(ExitStatus, Stats, bool)>,
+) -> io::Result<Outcome> {
+    if served.is_err() {
+        // Never leave a command behind that nobody answers.
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let (status, stats, killed) = served?;
+    if killed {
+        return Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("command killed after {timeout:?}: {status}"),
+        ));
+    }
+    Ok(Outcome { status, stats })
+}
+
+/// The service loop: answer notifications until the listener hangs up (no filtered task is
+/// left). Without a listener (it was handed over), just wait for the child. Returns the
+/// child's status, the statistics, and whether the timeout killed it.
+fn serve_until_gone(
+    child: &mut Child,
+    mut serving: Option<(&Listener, &mut dyn SockoptHandler)>,
     timeout: Option<Duration>,
 ) -> io::Result<(ExitStatus, Stats, bool)> {
     // An unreaped child's pid cannot be reused, so this pidfd is the child's.
@@ -139,24 +210,36 @@ fn serve_until_gone<H: SockoptHandler>(
         } else {
             None
         };
-        let wake = listener.wait(extra, slice)?;
+        let wake = match &serving {
+            Some((listener, _)) => listener.wait(extra, slice)?,
+            None => Wake {
+                extra: unix::poll_readable(&[child_pidfd.as_fd()], Some(slice))?
+                    .first()
+                    .copied()
+                    .unwrap_or(false),
+                ..Wake::default()
+            },
+        };
         if wake.notif {
-            match listener.recv() {
-                Ok(n) => {
-                    if let Some(r) = service::serve(listener, handler, &n) {
-                        stats.record(r);
+            if let Some((listener, handler)) = &mut serving {
+                match listener.recv() {
+                    Ok(n) => {
+                        if let Some(r) = service::serve(listener, *handler, &n) {
+                            stats.record(r);
+                        }
                     }
+                    // ENOENT: the task died before we picked it up; EINTR: retry.
+                    Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::EINTR)) => {}
+                    Err(e) => return Err(e),
                 }
-                // ENOENT: the task died before we picked it up; EINTR: retry.
-                Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::EINTR)) => {}
-                Err(e) => return Err(e),
             }
             continue;
         }
         if wake.extra && status.is_none() {
             status = child.try_wait()?;
         }
-        if wake.hangup {
+        // Served here: until no filtered task is left. Handed over: until the child is gone.
+        if wake.hangup || (serving.is_none() && status.is_some()) {
             break;
         }
         if let Some(d) = deadline {
@@ -184,4 +267,49 @@ fn serve_until_gone<H: SockoptHandler>(
 /// descendants have exited; returns its exit status.
 pub fn exec(cmd: &[OsString], handler: impl SockoptHandler) -> io::Result<ExitStatus> {
     Ok(Exec::new(cmd)?.run(handler)?.status)
+}
+
+/// Why [`serve_listener`] returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// No task uses the filter any more (POLLHUP).
+    HungUp,
+    /// `stop` said so (between calls, never in the middle of one).
+    Stopped,
+}
+
+/// How often [`serve_listener`] asks `stop` while no call arrives.
+const STOP_POLL: Duration = Duration::from_millis(200);
+
+/// Serve a listener someone handed over (the daemon's side of [`Spawned::wait`]): answer its
+/// calls with `handler` until no task uses the filter any more, or until `stop` returns true
+/// (asked between calls, so a call in progress always finishes).
+pub fn serve_listener(
+    listener: &Listener,
+    handler: &mut dyn SockoptHandler,
+    stop: &mut dyn FnMut() -> bool,
+) -> io::Result<(Stats, Ended)> {
+    let mut stats = Stats::default();
+    loop {
+        if stop() {
+            return Ok((stats, Ended::Stopped));
+        }
+        let wake = listener.wait(None, STOP_POLL)?;
+        if wake.notif {
+            match listener.recv() {
+                Ok(n) => {
+                    if let Some(r) = service::serve(listener, handler, &n) {
+                        stats.record(r);
+                    }
+                }
+                // ENOENT: the task died before we picked it up; EINTR: retry.
+                Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::EINTR)) => {}
+                Err(e) => return Err(e),
+            }
+            continue;
+        }
+        if wake.hangup {
+            return Ok((stats, Ended::HungUp));
+        }
+    }
 }

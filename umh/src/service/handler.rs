@@ -7,6 +7,7 @@
 
 use super::{replace_counters_ptr, Enforcer, NsTables};
 use crate::intercept::{Errno as IErrno, Request, SetReply, SideWrite, SockoptHandler};
+use crate::journal::{log, Dbg, Level};
 use crate::sys::procmem::{raw_getsockopt, socket_in_netns};
 use bpfilter_core::sockopt::{dispatch, Opt};
 use std::collections::HashMap;
@@ -42,7 +43,7 @@ struct Ns {
 pub struct Service {
     namespaces: HashMap<u64, Ns>,
     factory: EnforcerFactory,
-    /// Log level: 0 errors only, 1 info, 2 debug.
+    /// Log verbosity ([`Level::enabled`]): 0 errors and warnings, 1 info, 2 debug.
     pub verbosity: u8,
     /// Where the per-namespace lock files go (the state root), if processes share state.
     pub lock_root: Option<std::path::PathBuf>,
@@ -70,11 +71,13 @@ impl Service {
             self.namespaces.remove(&cookie);
         }
         if !self.namespaces.contains_key(&cookie) {
+            let verbosity = self.verbosity;
             let (tables, enforcer) = (self.factory)(ctx, cookie).map_err(|e| {
                 log(
-                    0,
-                    self.verbosity,
-                    &format!("cannot set up enforcement in netns {cookie}: {e}"),
+                    Level::Err,
+                    verbosity,
+                    "cannot set up enforcement",
+                    &[("ns", &cookie), ("pid", &ctx.pid), ("reason", &e)],
                 );
                 IErrno::from_io(&e)
             })?;
@@ -104,9 +107,10 @@ impl Service {
         // The cookie takes a socket made in the caller's namespace: once per call.
         let cookie = netns_cookie(ctx.netns.as_fd()).map_err(|e| {
             log(
-                0,
+                Level::Err,
                 verbosity,
-                &format!("cannot identify the caller's network namespace: {e}"),
+                "cannot identify the caller's network namespace",
+                &[("pid", &ctx.pid), ("reason", &e)],
             );
             IErrno::EIO
         })?;
@@ -124,47 +128,74 @@ impl Service {
             None => None,
         };
         let ns = self.ns(ctx, cookie)?;
+        // Every request starts with a name: the table's, or for GET_REVISION_* the extension's.
+        let name =
+            String::from_utf8_lossy(bpfilter_core::uapi::cstr(optval.get(..31).unwrap_or(&[])))
+                .into_owned();
+        let name_key = if matches!(opt, Opt::GetRevisionMatch | Opt::GetRevisionTarget) {
+            "ext"
+        } else {
+            "table"
+        };
         match ns.tables.call(opt, optval, optlen, ns.enforcer.as_mut()) {
             Ok(bytes) => {
                 if opt == Opt::SetReplace {
-                    let name = bpfilter_core::uapi::cstr(optval.get(..31).unwrap_or(&[]));
+                    // ipt_replace.num_entries (offset 36): the size of what is now enforced.
+                    let entries = optval
+                        .get(36..40)
+                        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                        .map_or(0, u32::from_ne_bytes);
                     log(
-                        1,
+                        Level::Info,
                         verbosity,
-                        &format!(
-                            "pid {}: replaced table {}",
-                            ctx.pid,
-                            String::from_utf8_lossy(name)
-                        ),
+                        "replaced table",
+                        &[
+                            ("ns", &cookie),
+                            ("pid", &ctx.pid),
+                            ("table", &name),
+                            ("entries", &entries),
+                        ],
+                    );
+                } else {
+                    log(
+                        Level::Debug,
+                        verbosity,
+                        "call served",
+                        &[
+                            ("ns", &cookie),
+                            ("pid", &ctx.pid),
+                            ("op", &Dbg(opt)),
+                            (name_key, &name),
+                        ],
                     );
                 }
                 Ok(bytes)
             }
             Err(e) => {
-                let level = if opt == Opt::SetReplace { 0 } else { 2 };
+                // A refused replace is what an operator must see (an extension bpfilter cannot
+                // enforce, by name; the verifier's message); failed reads are routine (iptables
+                // probes tables and revisions).
+                let level = if matches!(opt, Opt::SetReplace | Opt::SetAddCounters) {
+                    Level::Err
+                } else {
+                    Level::Debug
+                };
                 log(
                     level,
                     verbosity,
-                    &format!(
-                        "pid {}: {opt:?} failed with {}: {}",
-                        ctx.pid, e.errno, e.message
-                    ),
+                    "call failed",
+                    &[
+                        ("ns", &cookie),
+                        ("pid", &ctx.pid),
+                        ("op", &Dbg(opt)),
+                        (name_key, &name),
+                        ("errno", &e.errno),
+                        ("reason", &e.message),
+                    ],
                 );
                 Err(IErrno::from(e.errno))
             }
         }
-    }
-}
-
-/// Structured log line to stderr (journald-friendly `<N>` priority prefix).
-pub fn log(level: u8, verbosity: u8, msg: &str) {
-    if level <= verbosity {
-        let prio = match level {
-            0 => 3,
-            1 => 6,
-            _ => 7,
-        };
-        eprintln!("<{prio}>bpfilter: {msg}");
     }
 }
 

@@ -221,3 +221,70 @@ fn saved_rules(state: &Path) -> LogRules {
         .unwrap_or_default();
     rules
 }
+
+/// Where LOG lines go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineSink {
+    /// Standard output, one line each (`bpfilter log`).
+    Stdout,
+    /// Standard output with the rule's level as a syslog prefix (`<4>...`): journald files
+    /// each line at the rule's `--log-level` (the daemon under systemd).
+    Syslog,
+    /// The kernel log (`/dev/kmsg`) at the rule's level, where the kernel's own LOG lines go.
+    Kmsg,
+    /// Nowhere (the rings are still drained).
+    Off,
+}
+
+impl LineSink {
+    /// From an option value: `stdout`, `syslog`, `kmsg`, `none`.
+    pub fn parse(s: &str) -> Option<LineSink> {
+        match s {
+            "stdout" => Some(LineSink::Stdout),
+            "syslog" => Some(LineSink::Syslog),
+            "kmsg" => Some(LineSink::Kmsg),
+            "none" => Some(LineSink::Off),
+            _ => None,
+        }
+    }
+}
+
+/// An open [`LineSink`].
+pub struct LineWriter {
+    sink: LineSink,
+    kmsg: Option<std::fs::File>,
+}
+
+impl LineWriter {
+    /// Open `sink` (`/dev/kmsg` for [`LineSink::Kmsg`]).
+    pub fn open(sink: LineSink) -> std::io::Result<LineWriter> {
+        let kmsg = match sink {
+            LineSink::Kmsg => Some(std::fs::OpenOptions::new().write(true).open("/dev/kmsg")?),
+            _ => None,
+        };
+        Ok(LineWriter { sink, kmsg })
+    }
+
+    /// Write one line; errors (a closed stdout, kmsg's rate limit) drop the line.
+    pub fn write(&mut self, l: &LogLine) {
+        use std::io::Write;
+        let level = l.level.min(7);
+        match (self.sink, self.kmsg.as_mut()) {
+            (LineSink::Stdout, _) => {
+                let mut o = std::io::stdout().lock();
+                let _ = writeln!(o, "{}", l.text);
+                let _ = o.flush();
+            }
+            (LineSink::Syslog, _) => {
+                let mut o = std::io::stdout().lock();
+                let _ = writeln!(o, "<{level}>{}", l.text);
+                let _ = o.flush();
+            }
+            // One write per record; the kernel takes `<N>` as the priority.
+            (LineSink::Kmsg, Some(f)) => {
+                let _ = f.write_all(format!("<{level}>{}\n", l.text).as_bytes());
+            }
+            _ => {}
+        }
+    }
+}

@@ -378,6 +378,7 @@ impl Tables for StateView<'_> {
 pub mod bpf;
 pub mod handler;
 pub mod logs;
+pub mod setup;
 
 #[cfg(test)]
 mod tests;

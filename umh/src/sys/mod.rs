@@ -12,6 +12,8 @@
 //! - [`bpf_xdp`]: XDP programs and live-frames test runs (the benchmark's packet generator).
 //! - [`seccomp`]: the filter trapping IPT_SO_* calls, child setup, the notification listener.
 //! - [`procmem`]: a trapped caller's memory, fds, socket namespaces and user namespaces.
+//! - [`unix`]: the daemon's Unix socket (SEQPACKET, `SO_PEERCRED`, `SCM_RIGHTS`), `poll`,
+//!   SIGTERM/SIGINT as a `signalfd`.
 
 pub mod bpf;
 pub mod bpf_xdp;
@@ -22,3 +24,4 @@ pub mod netns;
 pub mod procmem;
 pub mod ringbuf;
 pub mod seccomp;
+pub mod unix;

@@ -453,6 +453,13 @@ pub struct Listener {
 const NOTIF_MIN: usize = 80;
 const RESP_MIN: usize = 24;
 
+impl AsFd for Listener {
+    /// The listener fd, e.g. to hand it to the daemon (`SCM_RIGHTS`).
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
 impl Listener {
     /// Wrap a listener fd, asking the kernel how large its notification structs are.
     pub fn new(fd: OwnedFd) -> io::Result<Self> {
