@@ -100,6 +100,21 @@ fn kernel_counters() -> Vec<(u64, u64)> {
 
 #[test]
 fn counters_match_the_kernels_iptables_on_the_same_traffic() {
+    parity(loader_options().expect("BTF"));
+}
+
+/// The same with every hook in cold mode (one entry inline, the rest interpreted from the
+/// cold-code map): the interpreter's walk, jumps, gotos, RETURNs, limit and conntrack
+/// matches against the kernel's counters.
+#[test]
+fn cold_mode_counters_match_the_kernels_iptables() {
+    let mut opts = loader_options().expect("BTF");
+    opts.compile.cold_above = 0;
+    opts.compile.hot_entries = 1;
+    parity(opts);
+}
+
+fn parity(opts: loader::LoaderOptions) {
     // x_tables in one namespace.
     let kernel = netns::in_new_netns(|| {
         let mut child = Command::new("iptables-legacy-restore")
@@ -123,7 +138,12 @@ fn counters_match_the_kernels_iptables_on_the_same_traffic() {
     // table's hooks sit at priority -300; the filter table's, at 0, would make the kernel
     // refuse a BPF link at the same priority).
     let t = table(RULES);
-    let loaded = loader::load_table(&t, &loader_options().expect("BTF")).expect("load");
+    let loaded = loader::load_table(&t, &opts).expect("load");
+    let cold = opts.compile.cold_above == 0;
+    assert!(loaded
+        .hooks
+        .iter()
+        .all(|h| h.compiled.cold.is_some() == cold));
     let ns = NetNs::new().expect("netns");
     let mut cmd = Command::new("sh");
     cmd.args([
