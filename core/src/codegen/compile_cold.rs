@@ -240,7 +240,13 @@ pub(crate) fn encode(infos: &BTreeMap<usize, RuleInfo>) -> Result<ColdCode, Comp
         let entry = u32::try_from(*k).map_err(|_| CompileError::BadIndex { entry: *k })?;
         insns.push(ins(op::RULE, 0, false, 0, entry, next, 0));
         insns.extend_from_slice(b);
-        insns.push(target_insn(info.target, &pc)?);
+        // A dead entry (it never matches) may jump to a chain nobody analysed: its target
+        // is never reached.
+        insns.push(if info.is_dead() {
+            ins(op::T_ERROR, 0, false, 0, 0, 0, 0)
+        } else {
+            target_insn(info.target, &pc)?
+        });
     }
     Ok(ColdCode { insns, pc })
 }
