@@ -93,7 +93,7 @@ pub use insn::{
     alu, atomic, class, decode_all, encode_all, helper, jmp, mode, pseudo, size, source, AluOp,
     Cond, Insn, Operand, Reg, Size,
 };
-pub use prologue::{emit_l3_prologue, Kfuncs};
+pub use prologue::{emit_l3_prologue, DirectRead, Kfuncs};
 
 /// Named register roles; see the module documentation.
 pub mod roles {
