@@ -16,8 +16,9 @@
 //! ```text
 //!   -8 ..   -1   KEY: map key (counters, limits)             every frame
 //!  -16 ..   -9   CTXS: the context pointer, spilled           every frame
-//!  -32 ..  -17   struct bpf_dynptr over the skb               main
-//!  -56 ..  -33   L3 slice buffer (20-byte IPv4 header)        main
+//!  -32 ..  -17   struct bpf_dynptr over the skb (only where    main
+//!                a read falls back to the dynptr kfuncs)
+//!  -56 ..  -33   L3 slice / copy buffer (20-byte IPv4 header) main
 //! -120 ..  -57   L4 header read (20 bytes), then the TCP      main
 //!                options (up to 40; 64 for the verifier's bounds)
 //! -272 .. -121   fields area: one u32 per compile_rule::Field, main

@@ -15,7 +15,8 @@
 //! ```
 //!
 //! There are no direct packet pointers for this program type: packet bytes are read through
-//! the kfuncs below. `state->hook`, `state->pf`, `state->in`, `state->out` and device fields
+//! the kfuncs below, or, by [`compile`] when the kernel allows it ([`DirectRead`]), through
+//! `bpf_rdonly_cast(skb->data + off, 0)` when they are in the skb's linear part. `state->hook`, `state->pf`, `state->in`, `state->out` and device fields
 //! are BTF-typed loads whose offsets come from vmlinux BTF at run time (umh's BTF reader).
 //!
 //! # Register roles ([`roles`])
