@@ -165,6 +165,11 @@ const FUZZ_COMPILE_OPTIONS: crate::codegen::CompileOptions = crate::codegen::Com
             }),
         },
     },
+    direct: Some(crate::codegen::DirectRead {
+        rdonly_cast: 65500,
+        skb_data: 200,
+        skb_data_len: 116,
+    }),
     hz: 250,
     inline_max_entries: 4,
     cold_above: crate::codegen::DEFAULT_COLD_ABOVE,

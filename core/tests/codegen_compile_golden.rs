@@ -68,6 +68,26 @@ fn one_tcp_rule() {
     );
 }
 
+/// Without direct reads (a kernel whose verifier refuses `bpf_rdonly_cast(p, 0)`) every
+/// header read goes through the dynptr kfuncs.
+#[test]
+fn one_tcp_rule_dynptr_only() {
+    let mut o = opts();
+    o.direct = None;
+    check(
+        "one_tcp_rule_dynptr_only",
+        "# -A INPUT -s 10.0.0.0/8 -p tcp --dport 22 -j ACCEPT (no direct reads)",
+        &filter(
+            vec![tcp_dport(
+                src(rule(ChainTarget::Accept), [10, 0, 0, 0], 8),
+                22,
+            )],
+            vec![],
+        ),
+        &o,
+    );
+}
+
 #[test]
 fn chain_as_subprogram() {
     let c: Vec<R> = (1..=3)

@@ -72,7 +72,7 @@ use super::compile_cold::{self, ColdCode};
 use super::compile_emit::Emitter;
 use super::compile_rule::{self, Env, Needs, RuleInfo, Tgt};
 use super::insn::Insn;
-use super::prologue::Kfuncs;
+use super::prologue::{DirectRead, Kfuncs};
 use crate::ir::{Rule, Table, Target};
 use crate::uapi::{HOOK_NAMES, NF_INET_NUMHOOKS};
 use alloc::collections::{BTreeMap, BTreeSet};
@@ -190,6 +190,8 @@ pub struct CompileOptions {
     pub kfuncs: Kfuncs,
     /// Struct offsets.
     pub layout: NfLayout,
+    /// Direct header reads (no kfunc calls for linear packets); `None`: dynptr reads only.
+    pub direct: Option<DirectRead>,
     /// The kernel's `CONFIG_HZ` (xt_limit counts in jiffies).
     pub hz: u32,
     /// Functions with at most this many entries are inlined at each jump.

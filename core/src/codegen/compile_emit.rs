@@ -16,8 +16,9 @@
 //! ```text
 //!   -8 ..   -1   KEY: map key (counters, limits)             every frame
 //!  -16 ..   -9   CTXS: the context pointer, spilled           every frame
-//!  -32 ..  -17   struct bpf_dynptr over the skb               main
-//!  -56 ..  -33   L3 slice buffer (20-byte IPv4 header)        main
+//!  -32 ..  -17   struct bpf_dynptr over the skb (only where    main
+//!                a read falls back to the dynptr kfuncs)
+//!  -56 ..  -33   L3 slice / copy buffer (20-byte IPv4 header) main
 //! -120 ..  -57   L4 header read (20 bytes), then the TCP      main
 //!                options (up to 40; 64 for the verifier's bounds)
 //! -272 .. -121   fields area: one u32 per compile_rule::Field, main
@@ -78,6 +79,7 @@ use super::compile_cold as cold;
 use super::compile_log as log;
 use super::compile_rule::{Field, LimitSpec, RuleInfo, Step, Term, Tgt};
 use super::insn::{helper, AluOp, Cond, Insn, Reg, Size};
+use super::prologue::DirectRead;
 use super::{nf_ctx, verdict};
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
@@ -528,6 +530,61 @@ impl<'a> Emitter<'a> {
             .bind(ok);
     }
 
+    /// `bpf_dynptr_from_skb(r8, 0, FP + DYNPTR)` (r8 = the skb); r0 = its result.
+    fn fresh_dynptr(&mut self) {
+        self.b
+            .mov64(Reg::R1, Reg::R8)
+            .mov64(Reg::R2, 0)
+            .mov64(Reg::R3, Reg::R10)
+            .add64(Reg::R3, i32::from(DYNPTR))
+            .call_kfunc(self.opts.kfuncs.dynptr_from_skb);
+    }
+
+    /// `r1 = skb->len - skb->data_len`: the bytes from `skb->data` in the linear part.
+    /// Needs r8 = the skb; clobbers r2.
+    fn headlen(&mut self, d: DirectRead) {
+        self.b
+            .load(Size::W, Reg::R1, Reg::R8, self.opts.layout.skb_len)
+            .load(Size::W, Reg::R2, Reg::R8, d.skb_data_len)
+            .alu64(AluOp::Sub, Reg::R1, Reg::R2);
+    }
+
+    /// r7 = the 20-byte IPv4 header. When it is in the linear part (always, in practice: the
+    /// stack makes the network header linear before any hook) r7 points at `skb->data`
+    /// (`bpf_rdonly_cast`, inlined to a move: no call); otherwise the header is copied to
+    /// L3BUF with `bpf_dynptr_read` and r7 points there. A packet shorter than 20 bytes is
+    /// dropped, as the dynptr slice did. No live dynptr is left behind (the L4 reads make
+    /// their own), so r7 never depends on one.
+    fn l3_direct(&mut self, d: DirectRead) {
+        let slow = self.b.new_label();
+        let have = self.b.new_label();
+        self.headlen(d);
+        self.b
+            .jmp_if(Cond::Lt, Reg::R1, L3LEN, slow)
+            .load(Size::DW, Reg::R1, Reg::R8, d.skb_data)
+            .mov64(Reg::R2, 0)
+            .call_kfunc(d.rdonly_cast)
+            .mov64(Reg::R7, Reg::R0)
+            .jmp(have)
+            .bind(slow);
+        self.fresh_dynptr();
+        self.no_packet_check(Cond::Eq);
+        self.b
+            .mov64(Reg::R1, Reg::R10)
+            .add64(Reg::R1, i32::from(L3BUF))
+            .mov64(Reg::R2, L3LEN)
+            .mov64(Reg::R3, Reg::R10)
+            .add64(Reg::R3, i32::from(DYNPTR))
+            .mov64(Reg::R4, 0)
+            .mov64(Reg::R5, 0)
+            .call_helper(log::DYNPTR_READ);
+        self.no_packet_check(Cond::Eq);
+        self.b
+            .mov64(Reg::R7, Reg::R10)
+            .add64(Reg::R7, i32::from(L3BUF))
+            .bind(have);
+    }
+
     fn prologue(&mut self) -> Result<(), CompileError> {
         let needs = &self.plan.needs;
         let lay = self.opts.layout;
@@ -537,23 +594,24 @@ impl<'a> Emitter<'a> {
             .store(Size::DW, Reg::R10, CTXS, Reg::R1)
             .mov64(Reg::R6, Reg::R10)
             .add64(Reg::R6, i32::from(FIELDS))
-            .load(Size::DW, Reg::R8, Reg::R9, nf_ctx::SKB)
-            .mov64(Reg::R1, Reg::R8)
-            .mov64(Reg::R2, 0)
-            .mov64(Reg::R3, Reg::R10)
-            .add64(Reg::R3, i32::from(DYNPTR))
-            .call_kfunc(k.dynptr_from_skb);
-        self.no_packet_check(Cond::Eq);
-        self.b
-            .mov64(Reg::R1, Reg::R10)
-            .add64(Reg::R1, i32::from(DYNPTR))
-            .mov64(Reg::R2, 0)
-            .mov64(Reg::R3, Reg::R10)
-            .add64(Reg::R3, i32::from(L3BUF))
-            .mov64(Reg::R4, L3LEN)
-            .call_kfunc(k.dynptr_slice);
-        self.no_packet_check(Cond::Ne);
-        self.b.mov64(Reg::R7, Reg::R0);
+            .load(Size::DW, Reg::R8, Reg::R9, nf_ctx::SKB);
+        match self.opts.direct {
+            Some(d) => self.l3_direct(d),
+            None => {
+                self.fresh_dynptr();
+                self.no_packet_check(Cond::Eq);
+                self.b
+                    .mov64(Reg::R1, Reg::R10)
+                    .add64(Reg::R1, i32::from(DYNPTR))
+                    .mov64(Reg::R2, 0)
+                    .mov64(Reg::R3, Reg::R10)
+                    .add64(Reg::R3, i32::from(L3BUF))
+                    .mov64(Reg::R4, L3LEN)
+                    .call_kfunc(k.dynptr_slice);
+                self.no_packet_check(Cond::Ne);
+                self.b.mov64(Reg::R7, Reg::R0);
+            }
+        }
 
         if self.plan.cold.is_some() {
             self.cold_zero_fields();
@@ -794,20 +852,15 @@ impl<'a> Emitter<'a> {
             self.store_field(st, Reg::R1);
         }
         // len = clamp(avail, 0, 20) without branches; `& 31` gives the verifier its bound.
-        for off in [0i16, 8, 16] {
-            let at = off16(i32::from(L4BUF).saturating_add(i32::from(off)))?;
-            self.b.store_imm(Size::DW, Reg::R10, at, 0);
-        }
         self.clamp(Reg::R3, 20, 31);
-        self.b
-            .mov64(Reg::R4, Reg::R2)
-            .mov64(Reg::R2, Reg::R3)
-            .mov64(Reg::R1, Reg::R10)
-            .add64(Reg::R1, i32::from(L4BUF))
-            .mov64(Reg::R3, Reg::R10)
-            .add64(Reg::R3, i32::from(DYNPTR))
-            .mov64(Reg::R5, 0)
-            .call_helper(log::DYNPTR_READ);
+        match self.opts.direct {
+            Some(d) => self.l4_direct(d)?,
+            None => {
+                self.zero_l4_window()?;
+                self.b.mov64(Reg::R4, Reg::R2).mov64(Reg::R2, Reg::R3);
+                self.l4_read();
+            }
+        }
         // A failed read leaves the zeros; the statuses already say the header is short.
         let fields: [(Field, Size, i16, bool); 5] = [
             (Field::Sport, Size::H, 0, true),
@@ -827,6 +880,110 @@ impl<'a> Emitter<'a> {
             }
             self.store_field(f, Reg::R1);
         }
+        Ok(())
+    }
+
+    /// Zero the 24 bytes of the L4 window in L4BUF.
+    fn zero_l4_window(&mut self) -> Result<(), CompileError> {
+        for off in [0i16, 8, 16] {
+            let at = off16(i32::from(L4BUF).saturating_add(i32::from(off)))?;
+            self.b.store_imm(Size::DW, Reg::R10, at, 0);
+        }
+        Ok(())
+    }
+
+    /// `bpf_dynptr_read(FP + L4BUF, r2 = len, FP + DYNPTR, r4 = offset, 0)`.
+    fn l4_read(&mut self) {
+        self.b
+            .mov64(Reg::R1, Reg::R10)
+            .add64(Reg::R1, i32::from(L4BUF))
+            .mov64(Reg::R3, Reg::R10)
+            .add64(Reg::R3, i32::from(DYNPTR))
+            .mov64(Reg::R5, 0)
+            .call_helper(log::DYNPTR_READ);
+    }
+
+    /// The L4 window (r2 = thoff, r3 = len in 0..=20) into L4BUF: the packet's bytes
+    /// `[thoff, thoff + len)` followed by zeros, as `bpf_dynptr_read` of `len` bytes into
+    /// the zeroed buffer leaves it.
+    ///
+    /// When those bytes are in the linear part, they are loaded through
+    /// `bpf_rdonly_cast(data + thoff, 0)` as three words (8, 8, 4 bytes) and the bytes from
+    /// `len` on are masked off: with `m = (1 << 8 * (len & 7)) - 1`, the word holding byte `len` is ANDed with `m`
+    /// and the words after it are 0 (`len` = 8 or 16 masks a whole word with `m` = 0). Loads
+    /// past the end of the packet read the skb's own buffer (or fault to 0: exception-handled
+    /// loads); only masked-off bytes come from there. Otherwise (part of the window in paged
+    /// data) the dynptr read does it, as without direct reads.
+    fn l4_direct(&mut self, d: DirectRead) -> Result<(), CompileError> {
+        let slow = self.b.new_label();
+        let (lt8, lt16, store, done) = (
+            self.b.new_label(),
+            self.b.new_label(),
+            self.b.new_label(),
+            self.b.new_label(),
+        );
+        // r8 was scratch for the statuses: the skb again.
+        self.b
+            .load(Size::DW, Reg::R8, Reg::R9, nf_ctx::SKB)
+            .mov64(Reg::R4, Reg::R2);
+        self.headlen(d);
+        self.b
+            .mov64(Reg::R2, Reg::R4)
+            .alu64(AluOp::Add, Reg::R2, Reg::R3)
+            .jmp_if(Cond::Gt, Reg::R2, Reg::R1, slow)
+            .load(Size::DW, Reg::R1, Reg::R8, d.skb_data)
+            .alu64(AluOp::Add, Reg::R1, Reg::R4)
+            // The call clobbers r1..r5 for the verifier (it is a move once inlined): len
+            // waits in r8.
+            .mov64(Reg::R8, Reg::R3)
+            .mov64(Reg::R2, 0)
+            .call_kfunc(d.rdonly_cast)
+            // r5 = m
+            .mov64(Reg::R4, Reg::R8)
+            .alu64(AluOp::And, Reg::R4, 7)
+            .alu64(AluOp::Lsh, Reg::R4, 3)
+            .mov64(Reg::R5, 1)
+            .alu64(AluOp::Lsh, Reg::R5, Reg::R4)
+            .add64(Reg::R5, -1)
+            .load(Size::DW, Reg::R1, Reg::R0, 0)
+            .load(Size::DW, Reg::R2, Reg::R0, 8)
+            .load(Size::W, Reg::R4, Reg::R0, 16)
+            // The verifier walks the fall-through first and prunes the other paths against
+            // it: that must be the path where no word is a known constant (len >= 16), or a
+            // rule's branch decided by a constant 0 would make it precise and every other
+            // path would be walked through all the rules again.
+            .jmp_if(Cond::Lt, Reg::R8, 16, lt16)
+            .alu64(AluOp::And, Reg::R4, Reg::R5)
+            .jmp(store)
+            .bind(lt16)
+            .mov64(Reg::R4, 0)
+            .jmp_if(Cond::Lt, Reg::R8, 8, lt8)
+            .alu64(AluOp::And, Reg::R2, Reg::R5)
+            .jmp(store)
+            .bind(lt8)
+            .mov64(Reg::R2, 0)
+            .alu64(AluOp::And, Reg::R1, Reg::R5)
+            .bind(store);
+        for (off, r) in [(0i16, Reg::R1), (8, Reg::R2), (16, Reg::R4)] {
+            let at = off16(i32::from(L4BUF).saturating_add(i32::from(off)))?;
+            self.b.store(Size::DW, Reg::R10, at, r);
+        }
+        self.b.jmp(done).bind(slow);
+        // No dynptr exists on the direct L3 path (and one made for a slow L3 read holds no
+        // slices): make one. thoff waits in KEY, len in r8 across the call.
+        self.zero_l4_window()?;
+        self.b
+            .store(Size::W, Reg::R10, KEY, Reg::R4)
+            .mov64(Reg::R1, Reg::R8)
+            .mov64(Reg::R8, Reg::R3)
+            .mov64(Reg::R2, 0)
+            .mov64(Reg::R3, Reg::R10)
+            .add64(Reg::R3, i32::from(DYNPTR))
+            .call_kfunc(self.opts.kfuncs.dynptr_from_skb)
+            .load(Size::W, Reg::R4, Reg::R10, KEY)
+            .mov64(Reg::R2, Reg::R8);
+        self.l4_read();
+        self.b.bind(done);
         Ok(())
     }
 
@@ -889,6 +1046,20 @@ impl<'a> Emitter<'a> {
         }
         self.b.add64(Reg::R4, -20);
         self.clamp(Reg::R4, 40, 63);
+        if self.opts.direct.is_some() {
+            // With direct reads there may be no dynptr yet: make one (thoff waits in KEY,
+            // optlen in r8 across the call). Only rulesets matching TCP options pay this.
+            self.b
+                .load(Size::DW, Reg::R1, Reg::R9, nf_ctx::SKB)
+                .mov64(Reg::R8, Reg::R4)
+                .store(Size::W, Reg::R10, KEY, Reg::R2)
+                .mov64(Reg::R2, 0)
+                .mov64(Reg::R3, Reg::R10)
+                .add64(Reg::R3, i32::from(DYNPTR))
+                .call_kfunc(self.opts.kfuncs.dynptr_from_skb)
+                .load(Size::W, Reg::R2, Reg::R10, KEY)
+                .mov64(Reg::R4, Reg::R8);
+        }
         self.b
             .mov64(Reg::R8, Reg::R4)
             .add64(Reg::R2, 20)

@@ -15,7 +15,8 @@
 //! ```
 //!
 //! There are no direct packet pointers for this program type: packet bytes are read through
-//! the kfuncs below. `state->hook`, `state->pf`, `state->in`, `state->out` and device fields
+//! the kfuncs below, or, by [`compile`] when the kernel allows it ([`DirectRead`]), through
+//! `bpf_rdonly_cast(skb->data + off, 0)` when they are in the skb's linear part. `state->hook`, `state->pf`, `state->in`, `state->out` and device fields
 //! are BTF-typed loads whose offsets come from vmlinux BTF at run time (umh's BTF reader).
 //!
 //! # Register roles ([`roles`])
@@ -95,7 +96,7 @@ pub use insn::{
     alu, atomic, class, decode_all, encode_all, helper, jmp, mode, pseudo, size, source, AluOp,
     Cond, Insn, Operand, Reg, Size,
 };
-pub use prologue::{emit_l3_prologue, Kfuncs};
+pub use prologue::{emit_l3_prologue, DirectRead, Kfuncs};
 
 /// Named register roles; see the module documentation.
 pub mod roles {

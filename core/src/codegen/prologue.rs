@@ -14,6 +14,25 @@ pub struct Kfuncs {
     pub dynptr_slice: u32,
 }
 
+/// What reading packet headers directly (without kfunc calls) needs from the running kernel.
+///
+/// `bpf_rdonly_cast(ptr, 0)` (the untyped form, Linux 6.17+) turns an address into a
+/// read-only untrusted pointer; the verifier inlines the call into a register move and turns
+/// loads through it into exception-handled loads. Generated code takes this path only when
+/// the bytes it reads are in the skb's linear part (`len - data_len` bytes from `data`), so
+/// it reads exactly what `bpf_dynptr_slice`/`bpf_dynptr_read` would; otherwise it falls back
+/// to the dynptr reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct DirectRead {
+    /// BTF id (vmlinux) of `bpf_rdonly_cast`.
+    pub rdonly_cast: u32,
+    /// `sk_buff.data` (`unsigned char *`): the network header at every IPv4 netfilter hook,
+    /// and the origin of an skb dynptr's offsets.
+    pub skb_data: i16,
+    /// `sk_buff.data_len` (u32): bytes of the packet outside the linear part.
+    pub skb_data_len: i16,
+}
+
 /// Emit the entry sequence:
 ///
 /// ```text

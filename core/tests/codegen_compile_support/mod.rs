@@ -2,7 +2,7 @@
 //! (made-up kfunc ids and struct offsets, so that the output does not depend on a kernel).
 #![allow(dead_code, reason = "each test file uses its own subset")]
 
-use bpfilter_core::codegen::{BitField, CompileOptions, Kfuncs, NfLayout};
+use bpfilter_core::codegen::{BitField, CompileOptions, DirectRead, Kfuncs, NfLayout};
 use bpfilter_core::ext::matches::{Limit, MatchValue, Tcp, Udp};
 use bpfilter_core::ext::targets::log::Log;
 use bpfilter_core::ext::targets::TargetValue;
@@ -52,6 +52,11 @@ pub fn opts() -> CompileOptions {
                 }),
             },
         },
+        direct: Some(DirectRead {
+            rdonly_cast: 1003,
+            skb_data: 200,
+            skb_data_len: 116,
+        }),
         hz: 250,
         inline_max_entries: 4,
         cold_above: bpfilter_core::codegen::DEFAULT_COLD_ABOVE,

@@ -27,9 +27,9 @@ use crate::sys::netns::NetNs;
 use bpfilter_core::codegen::classify::{Classifier, CLASSIFIER_VALUE_SIZE};
 use bpfilter_core::codegen::compile_cold::{ColdCode, COLD_INSN_SIZE};
 use bpfilter_core::codegen::{
-    compile_table, BitField, CompileError, CompileOptions, CompiledProgram, LogLayout, MapKind,
-    NfLayout, UidLayout, COUNTER_VALUE_SIZE, DEFAULT_COLD_ABOVE, DEFAULT_HOT_ENTRIES, DEFAULT_HZ,
-    DEFAULT_INLINE_MAX_ENTRIES, LIMIT_VALUE_SIZE, LOG_RINGBUF_SIZE,
+    compile_table, BitField, CompileError, CompileOptions, CompiledProgram, DirectRead, LogLayout,
+    MapKind, NfLayout, UidLayout, COUNTER_VALUE_SIZE, DEFAULT_COLD_ABOVE, DEFAULT_HOT_ENTRIES,
+    DEFAULT_HZ, DEFAULT_INLINE_MAX_ENTRIES, LIMIT_VALUE_SIZE, LOG_RINGBUF_SIZE,
 };
 use bpfilter_core::ir::{Counters, Table};
 use bpfilter_core::uapi::{HOOK_NAMES, NF_INET_LOCAL_OUT};
@@ -187,8 +187,9 @@ pub fn compile_options(btf: &Btf) -> Result<CompileOptions, LoaderError> {
         }
         None => None,
     };
+    let kfuncs = btf.kfuncs()?;
     Ok(CompileOptions {
-        kfuncs: btf.kfuncs()?,
+        kfuncs,
         layout: NfLayout {
             state_in: byte_off(&nf.state_in, "nf_hook_state.in")?,
             state_out: byte_off(&nf.state_out, "nf_hook_state.out")?,
@@ -202,11 +203,76 @@ pub fn compile_options(btf: &Btf) -> Result<CompileOptions, LoaderError> {
             skb_pkt_type: pkt_type,
             log: log_layout(btf)?,
         },
+        direct: direct_read(btf, skb_len.byte_offset()),
         hz: kernel_hz(),
         inline_max_entries: DEFAULT_INLINE_MAX_ENTRIES,
         cold_above: env_knob("BPFILTER_COLD_ABOVE").unwrap_or(DEFAULT_COLD_ABOVE),
         hot_entries: env_knob("BPFILTER_HOT_ENTRIES").unwrap_or(DEFAULT_HOT_ENTRIES),
     })
+}
+
+/// Direct header reads, if this kernel's BTF has what they need and its verifier accepts
+/// them: `bpf_rdonly_cast(ptr, 0)` (the untyped cast) is newer than netfilter programs
+/// (Linux 6.17), so a small probe program is loaded once per process; without it every
+/// packet read goes through the dynptr kfuncs.
+fn direct_read(btf: &Btf, skb_len: Option<u32>) -> Option<DirectRead> {
+    let off = |outer: &str, path: &str| {
+        btf.member(outer, path)
+            .ok()?
+            .byte_offset()
+            .and_then(|o| i16::try_from(o).ok())
+    };
+    let d = DirectRead {
+        rdonly_cast: btf.kfunc_id("bpf_rdonly_cast").ok()?,
+        skb_data: off("sk_buff", "data")?,
+        skb_data_len: off("sk_buff", "data_len")?,
+    };
+    let skb_len = i16::try_from(skb_len?).ok()?;
+    // The verifier's answer does not change while the process runs: probe once (again only
+    // if another BTF gives other ids or offsets).
+    static PROBED: std::sync::Mutex<Option<(DirectRead, bool)>> = std::sync::Mutex::new(None);
+    let mut probed = PROBED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((seen, ok)) = *probed {
+        if seen == d {
+            return ok.then_some(d);
+        }
+    }
+    let ok = probe_direct_read(d, skb_len);
+    *probed = Some((d, ok));
+    ok.then_some(d)
+}
+
+/// Load a program that reads a packet byte the way generated code does: the skb's data
+/// pointer plus a bounded variable offset, cast with `bpf_rdonly_cast(p, 0)`.
+fn probe_direct_read(d: DirectRead, skb_len: i16) -> bool {
+    use bpfilter_core::codegen::{AluOp, Builder, Reg, Size};
+    let mut b = Builder::new();
+    b.load(
+        Size::DW,
+        Reg::R6,
+        Reg::R1,
+        bpfilter_core::codegen::nf_ctx::SKB,
+    )
+    .load(Size::W, Reg::R2, Reg::R6, skb_len)
+    .alu64(AluOp::And, Reg::R2, 63)
+    .load(Size::DW, Reg::R1, Reg::R6, d.skb_data)
+    .alu64(AluOp::Add, Reg::R1, Reg::R2)
+    .mov64(Reg::R2, 0)
+    .call_kfunc(d.rdonly_cast)
+    .load(Size::DW, Reg::R1, Reg::R0, 8)
+    .load(Size::W, Reg::R1, Reg::R6, d.skb_data_len)
+    .ret(0);
+    let Ok(insns) = b.finish() else {
+        return false;
+    };
+    let opts = LoadOptions {
+        name: "bpfilter_probe",
+        full_log_on_error: false,
+        ..LoadOptions::default()
+    };
+    Program::load_netfilter(&insns, &opts).is_ok()
 }
 
 /// The LOG subprogram's offsets; the `--log-uid` walk is optional.
