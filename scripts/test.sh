@@ -22,6 +22,9 @@ step "differential validation against the kernel (fresh seed)"
 cargo run --release -q -p bpfilter-verify -- validate --cases "${VERIFY_CASES:-20000}"
 step "verdict parity, fresh seed: core::eval vs the kernel, vs the generated BPF (test run), attached BPF vs the kernel"
 cargo run --release -q -p bpfilter-verify -- verdicts --rulesets "${VERDICT_RULESETS:-40}" --packets 50 --quiet
+step "verdict parity in cold mode (every hook: 2 entries inline, the rest interpreted)"
+BPFILTER_COLD_ABOVE=0 BPFILTER_HOT_ENTRIES=2 \
+  cargo run --release -q -p bpfilter-verify -- verdicts --rulesets "${COLD_RULESETS:-25}" --packets 50 --quiet
 step "iptables' own conformance corpus through the kernel and through bpfilter exec"
 cargo build --release -q -p bpfilter-umh
 cargo run --release -q -p bpfilter-verify -- conformance --bpfilter "$PWD/target/release/bpfilter"

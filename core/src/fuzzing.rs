@@ -106,21 +106,34 @@ pub fn structured(data: &[u8]) {
         .entries
         .iter()
         .any(|r| r.target == crate::ir::Target::Queue);
-    match crate::codegen::compile_table(&table, &FUZZ_COMPILE_OPTIONS) {
-        // (An unreachable QUEUE is not compiled at all, so success says nothing about QUEUE.)
-        Ok(progs) => {
-            for p in progs {
-                if p.insns.is_empty() {
-                    panic!("empty program");
+    // Straight-line, and in cold mode (one entry inline, the rest as cold code).
+    let cold = crate::codegen::CompileOptions {
+        cold_above: 0,
+        hot_entries: 1,
+        ..FUZZ_COMPILE_OPTIONS
+    };
+    for opts in [&FUZZ_COMPILE_OPTIONS, &cold] {
+        match crate::codegen::compile_table(&table, opts) {
+            // (An unreachable QUEUE is not compiled at all, so success says nothing about
+            // QUEUE.)
+            Ok(progs) => {
+                for p in progs {
+                    if p.insns.is_empty() {
+                        panic!("empty program");
+                    }
+                    if opts.cold_above == 0 && p.cold.is_none() {
+                        panic!("cold mode forced but no cold code");
+                    }
                 }
             }
+            Err(e) if has_queue => {
+                let _ = e;
+            }
+            // Deep chains the kernel's call-depth rules cannot express are refused, not
+            // wrong.
+            Err(crate::codegen::CompileError::TooDeep { .. }) => {}
+            Err(e) => panic!("valid ruleset does not compile: {e}"),
         }
-        Err(e) if has_queue => {
-            let _ = e;
-        }
-        // Deep chains the kernel's call-depth rules cannot express are refused, not wrong.
-        Err(crate::codegen::CompileError::TooDeep { .. }) => {}
-        Err(e) => panic!("valid ruleset does not compile: {e}"),
     }
 }
 
