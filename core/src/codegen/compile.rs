@@ -574,6 +574,18 @@ impl Plan {
     }
 }
 
+/// The kernel's jump stack: one slot per ERROR entry; a push beyond it drops the packet.
+fn stacksize(table: &Table) -> u32 {
+    u32::try_from(
+        table
+            .entries
+            .iter()
+            .filter(|r| matches!(r.target, Target::Error(_)))
+            .count(),
+    )
+    .unwrap_or(u32::MAX)
+}
+
 /// The targets a live (non-dead) entry calls or inlines.
 fn callee(info: &RuleInfo) -> Option<usize> {
     if info.is_dead() {
@@ -708,14 +720,7 @@ fn plan(table: &Table, hook: usize, opts: &CompileOptions) -> Result<Plan, Compi
         let start = *walk
             .get(hot)
             .ok_or(CompileError::Internal("empty main walk"))?;
-        let stacksize = u32::try_from(
-            table
-                .entries
-                .iter()
-                .filter(|r| matches!(r.target, Target::Error(_)))
-                .count(),
-        )
-        .unwrap_or(u32::MAX);
+        let stacksize = stacksize(table);
         let pushes = max_pushes(&order, &funcs, &infos)
             .get(&main)
             .copied()
@@ -844,15 +849,7 @@ fn plan(table: &Table, hook: usize, opts: &CompileOptions) -> Result<Plan, Compi
     }
     let inlined_for_depth = extra_inlined > 0;
 
-    // The kernel's jump stack: one slot per ERROR entry; a push beyond it drops the packet.
-    let stacksize = u32::try_from(
-        table
-            .entries
-            .iter()
-            .filter(|r| matches!(r.target, Target::Error(_)))
-            .count(),
-    )
-    .unwrap_or(u32::MAX);
+    let stacksize = stacksize(table);
     let pushes = max_pushes(&order, &funcs, &infos);
     let track_depth = pushes.get(&main).copied().unwrap_or(0) > u64::from(stacksize);
     if track_depth {

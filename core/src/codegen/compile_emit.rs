@@ -135,6 +135,15 @@ fn off16(v: impl TryInto<i16>) -> Result<i16, CompileError> {
         .map_err(|_| CompileError::Internal("struct offset out of range"))
 }
 
+/// A 32-bit operand: a constant, or a word in memory.
+#[derive(Clone, Copy, Debug)]
+enum Val {
+    /// The value itself.
+    Imm(u64),
+    /// `*(u32 *)(reg + off)`.
+    At(Reg, i16),
+}
+
 /// What RETURN (popping the kernel's jump stack) does where code is emitted.
 #[derive(Clone, Copy, Debug)]
 enum Ctx {
@@ -1626,14 +1635,37 @@ impl<'a> Emitter<'a> {
             .store(Size::W, Reg::R7, 8, Reg::R1)
             .store_imm(Size::W, Reg::R7, 12, 1)
             .bind(inited);
-        // Fast path: `credit < cost && prev == jiffies` -> no match, nothing written.
+        self.limit_take(
+            Val::Imm(u64::from(l.cost)),
+            Val::Imm(u64::from(l.cap)),
+            shift,
+            to,
+        );
+        self.b.jmp_if(Cond::Eq, Reg::R5, 0, next);
+        Ok(())
+    }
+
+    /// `dst = v`.
+    fn put(&mut self, dst: Reg, v: Val) {
+        match v {
+            Val::Imm(x) => self.constant(dst, x),
+            Val::At(base, at) => {
+                self.b.load(Size::W, dst, base, at);
+            }
+        }
+    }
+
+    /// xt_limit's `limit_mt` on the bucket at r7 with jiffies in r8: r5 = 1 when a token was
+    /// taken, 0 when not; the fast path (`credit < cost && prev == jiffies`) jumps to `no`
+    /// without writing anything.
+    fn limit_take(&mut self, cost: Val, cap: Val, shift: i32, no: Label) {
         let slow = self.b.new_label();
-        self.constant(Reg::R2, u64::from(l.cost));
+        self.put(Reg::R2, cost);
         self.b
             .load(Size::W, Reg::R1, Reg::R7, 8)
             .jmp_if(Cond::Ge, Reg::R1, Reg::R2, slow)
             .load(Size::DW, Reg::R1, Reg::R7, 0)
-            .jmp_if(Cond::Eq, Reg::R1, Reg::R8, to)
+            .jmp_if(Cond::Eq, Reg::R1, Reg::R8, no)
             .bind(slow)
             // credit_increase = (now - xchg(&prev, now)) * CREDITS_PER_JIFFY, as u32
             .mov64(Reg::R1, Reg::R8)
@@ -1653,13 +1685,13 @@ impl<'a> Emitter<'a> {
                 .mov64(Reg::R4, Reg::R0)
                 .mov32(Reg::R3, Reg::R0)
                 .alu32(AluOp::Add, Reg::R3, Reg::R2);
-            self.constant(Reg::R1, u64::from(l.cap));
+            self.put(Reg::R1, cap);
             self.b
                 .jmp32_if(Cond::Le, Reg::R3, Reg::R1, capped)
                 .mov64(Reg::R3, Reg::R1)
                 .bind(capped)
                 .mov64(Reg::R5, 0);
-            self.constant(Reg::R1, u64::from(l.cost));
+            self.put(Reg::R1, cost);
             self.b
                 .jmp32_if(Cond::Lt, Reg::R3, Reg::R1, poor)
                 .alu32(AluOp::Sub, Reg::R3, Reg::R1)
@@ -1676,11 +1708,7 @@ impl<'a> Emitter<'a> {
                 .jmp32_if(Cond::Eq, Reg::R0, Reg::R4, done);
         }
         // Still contended after four tries: no match (the kernel would keep looping).
-        self.b
-            .mov64(Reg::R5, 0)
-            .bind(done)
-            .jmp_if(Cond::Eq, Reg::R5, 0, next);
-        Ok(())
+        self.b.mov64(Reg::R5, 0).bind(done);
     }
 
     fn target(&mut self, k: usize, t: Tgt, ctx: Ctx, nest: usize) -> Result<(), CompileError> {
@@ -2450,52 +2478,8 @@ impl Emitter<'_> {
             .store(Size::W, Reg::R7, 8, Reg::R1)
             .store_imm(Size::W, Reg::R7, 12, 1)
             .bind(inited);
-        let slow = self.b.new_label();
+        self.limit_take(Val::At(Reg::R9, 8), Val::At(Reg::R9, 12), shift, nomatch);
         self.b
-            .load(Size::W, Reg::R2, Reg::R9, 8)
-            .load(Size::W, Reg::R1, Reg::R7, 8)
-            .jmp_if(Cond::Ge, Reg::R1, Reg::R2, slow)
-            .load(Size::DW, Reg::R1, Reg::R7, 0)
-            .jmp_if(Cond::Eq, Reg::R1, Reg::R8, nomatch)
-            .bind(slow)
-            .mov64(Reg::R1, Reg::R8)
-            .push(Insn::new(ATOMIC_DW, Reg::R7.num(), Reg::R1.num(), 0, XCHG))
-            .mov64(Reg::R2, Reg::R8)
-            .alu64(AluOp::Sub, Reg::R2, Reg::R1)
-            .alu64(AluOp::Lsh, Reg::R2, shift)
-            .mov32(Reg::R2, Reg::R2);
-        let done = self.b.new_label();
-        for _ in 0..4 {
-            let capped = self.b.new_label();
-            let poor = self.b.new_label();
-            self.b
-                .load(Size::W, Reg::R0, Reg::R7, 8)
-                .mov64(Reg::R4, Reg::R0)
-                .mov32(Reg::R3, Reg::R0)
-                .alu32(AluOp::Add, Reg::R3, Reg::R2)
-                .load(Size::W, Reg::R1, Reg::R9, 12)
-                .jmp32_if(Cond::Le, Reg::R3, Reg::R1, capped)
-                .mov64(Reg::R3, Reg::R1)
-                .bind(capped)
-                .mov64(Reg::R5, 0)
-                .load(Size::W, Reg::R1, Reg::R9, 8)
-                .jmp32_if(Cond::Lt, Reg::R3, Reg::R1, poor)
-                .alu32(AluOp::Sub, Reg::R3, Reg::R1)
-                .mov64(Reg::R5, 1)
-                .bind(poor)
-                .mov64(Reg::R0, Reg::R4)
-                .push(Insn::new(
-                    ATOMIC_W,
-                    Reg::R7.num(),
-                    Reg::R3.num(),
-                    8,
-                    CMPXCHG,
-                ))
-                .jmp32_if(Cond::Eq, Reg::R0, Reg::R4, done);
-        }
-        self.b
-            .mov64(Reg::R5, 0)
-            .bind(done)
             .load(Size::W, Reg::R8, Reg::R6, S_PC)
             .add64(Reg::R8, 2)
             .jmp_if(Cond::Ne, Reg::R5, 0, ok)
