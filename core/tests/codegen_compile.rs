@@ -458,3 +458,43 @@ fn runs_become_classifiers_in_the_programs_that_reach_them() {
         "entry 2 only inside the run"
     );
 }
+
+#[test]
+fn hot_prefix_hint_follows_the_old_rulesets_traffic() {
+    use bpfilter_core::codegen::{hot_entries_hint, DEFAULT_HOT_ENTRIES, MAX_HOT_ENTRIES};
+    let rules: Vec<R> = (0..3000u32)
+        .map(|i| {
+            let b = i.to_be_bytes();
+            proto(src(rule(ChainTarget::Accept), [10, b[2], b[3], 1], 32), 17)
+        })
+        .collect();
+    let t = filter(rules, vec![]);
+    let n = t.entries.len();
+    let start = t.hook_entry[usize::try_from(IN).expect("hook")].expect("INPUT");
+    let mut c = vec![(0u64, 0u64); n];
+    // No traffic: the default.
+    assert_eq!(hot_entries_hint(&t, &c, n), DEFAULT_HOT_ENTRIES);
+    // Most packets decided at rule 2,500 of INPUT; a trickle further down stays cold.
+    c[start + 10].0 = 5_000;
+    c[start + 2_500].0 = 4_000;
+    c[start + 2_900].0 = 3;
+    assert_eq!(hot_entries_hint(&t, &c, n), 2_501);
+    // Ten rules more in the new ruleset: ten more inline.
+    assert_eq!(hot_entries_hint(&t, &c, n + 10), 2_511);
+    // Policy hits do not pull the prefix (every rule was crossed anyway) ...
+    let uf = t.underflow[usize::try_from(IN).expect("hook")].expect("policy");
+    c[uf].0 = 1_000_000;
+    assert_eq!(
+        hot_entries_hint(&t, &c, n),
+        2_501,
+        "4,000 of 1,009,003 is over a thousandth"
+    );
+    c[start + 2_500].0 = 500;
+    assert_eq!(
+        hot_entries_hint(&t, &c, n),
+        DEFAULT_HOT_ENTRIES,
+        "only rule 10 is hot now"
+    );
+    // ... and the cap holds.
+    assert!(hot_entries_hint(&t, &c, n + 100_000) <= MAX_HOT_ENTRIES);
+}

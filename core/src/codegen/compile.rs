@@ -99,6 +99,39 @@ pub const DEFAULT_INLINE_MAX_ENTRIES: usize = 4;
 pub const DEFAULT_COLD_ABOVE: usize = 10_000;
 /// Default [`CompileOptions::hot_entries`]: what fits the instruction cache.
 pub const DEFAULT_HOT_ENTRIES: usize = 1_000;
+/// The most entries [`hot_entries_hint`] keeps inline (straight-line code stays well below
+/// the verifier's limit there).
+pub const MAX_HOT_ENTRIES: usize = 8_000;
+
+/// The hot prefix for the ruleset that replaces `old`, from `old`'s counters: in every hook's
+/// chain, the last entry (the policy aside: a packet that reaches it crossed every rule
+/// anyway) that took at least a thousandth of the chain's packets marks how far the traffic
+/// gets before it is decided; the prefix covers it, plus the entries the new ruleset adds
+/// (insertions shift positions), between [`DEFAULT_HOT_ENTRIES`] and [`MAX_HOT_ENTRIES`].
+/// Only the length of the prefix changes: rules keep their order, so first-match holds.
+pub fn hot_entries_hint(old: &Table, counters: &[crate::ir::Counters], new_len: usize) -> usize {
+    let grow = new_len.saturating_sub(old.entries.len());
+    let mut want = DEFAULT_HOT_ENTRIES;
+    for (start, uf) in old.hook_entry.iter().zip(old.underflow.iter()) {
+        let (Some(start), Some(uf)) = (*start, *uf) else {
+            continue;
+        };
+        let chain = counters.get(start..uf).unwrap_or_default();
+        let total: u64 = chain
+            .iter()
+            .map(|c| c.0)
+            .fold(0u64, u64::saturating_add)
+            .saturating_add(counters.get(uf).map_or(0, |c| c.0));
+        if total == 0 {
+            continue;
+        }
+        let threshold = (total / 1000).max(1);
+        if let Some(last) = chain.iter().rposition(|c| c.0 >= threshold) {
+            want = want.max(last.saturating_add(1).saturating_add(grow));
+        }
+    }
+    want.min(MAX_HOT_ENTRIES)
+}
 /// Default `CONFIG_HZ` (this machine's kernel).
 pub const DEFAULT_HZ: u32 = 250;
 

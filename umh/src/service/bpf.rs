@@ -210,6 +210,13 @@ impl BpfEnforcer {
 }
 
 impl Enforcer for BpfEnforcer {
+    fn hint_hot_entries(&mut self, entries: usize) {
+        // The environment's knob, when set, wins over the traffic's hint.
+        if std::env::var_os("BPFILTER_HOT_ENTRIES").is_none() {
+            self.opts.compile.hot_entries = entries;
+        }
+    }
+
     fn supports(&self, kind: Kind, name: &[u8], revision: u8) -> bool {
         SUPPORTED
             .iter()

@@ -47,6 +47,12 @@ pub trait Enforcer {
     ) -> Result<(), ApplyError>;
     /// Per-entry counters accumulated by the enforced ruleset since it was applied.
     fn counters(&self, table: &str) -> Vec<Counters>;
+    /// Before an `apply` that replaces a running ruleset: how many entries of each hook's
+    /// chain to compile inline should the new ruleset need cold mode
+    /// ([`bpfilter_core::codegen::hot_entries_hint`] of the old ruleset's counters).
+    fn hint_hot_entries(&mut self, entries: usize) {
+        let _ = entries;
+    }
 }
 
 /// One table as this namespace sees it.
@@ -195,6 +201,13 @@ impl NsTables {
                 None => Ok(()),
             }
         };
+        if let Some(prev) = self.tables.get(key) {
+            enforcer.hint_hot_entries(bpfilter_core::codegen::hot_entries_hint(
+                &prev.table,
+                &old,
+                n,
+            ));
+        }
         enforcer.apply(&entry.table, &entry.hook_masks, &mut commit)?;
         self.tables.insert(key, entry);
         if let Some(dir) = &self.state_dir {
