@@ -470,7 +470,7 @@ fn hot_prefix_hint_follows_the_old_rulesets_traffic() {
         .collect();
     let t = filter(rules, vec![]);
     let n = t.entries.len();
-    let start = t.hook_entry[usize::try_from(IN).expect("hook")].expect("INPUT");
+    let start = t.hook_entry[IN].expect("INPUT");
     let mut c = vec![(0u64, 0u64); n];
     // No traffic: the default.
     assert_eq!(hot_entries_hint(&t, &c, n), DEFAULT_HOT_ENTRIES);
@@ -482,7 +482,7 @@ fn hot_prefix_hint_follows_the_old_rulesets_traffic() {
     // Ten rules more in the new ruleset: ten more inline.
     assert_eq!(hot_entries_hint(&t, &c, n + 10), 2_511);
     // Policy hits do not pull the prefix (every rule was crossed anyway) ...
-    let uf = t.underflow[usize::try_from(IN).expect("hook")].expect("policy");
+    let uf = t.underflow[IN].expect("policy");
     c[uf].0 = 1_000_000;
     assert_eq!(
         hot_entries_hint(&t, &c, n),

@@ -39,7 +39,7 @@ use std::time::Instant;
 /// Usage text for the subcommand.
 pub const USAGE: &str = "\
   bpfilter-verify verdicts [--rulesets N] [--packets M] [--seed S] [--max-rules K] [--out DIR]
-                           [--no-bpf] [--quiet]
+                           [--no-bpf] [--bpf-only] [--quiet]
 
   verdicts   random filter rulesets from core::eval's supported subset and packets aimed at
              their fields, on the three edges of the verification triangle:
@@ -48,7 +48,8 @@ pub const USAGE: &str = "\
                (a) core::eval against the generated BPF programs under BPF_PROG_TEST_RUN;
                (c) the generated programs attached in a namespace lab against iptables in
                    another, on the same packets (counters, acceptance, mark).
-             --no-bpf runs (b) only. Each disagreement (and each table the code generator or
+             --no-bpf runs (b) only; --bpf-only generates only what the code generator
+             supports (otherwise half the rulesets). Each disagreement (and each table the code generator or
              the verifier fails on) is written to DIR/verdict-SEED-R-P-EDGE.{bin,txt};
              exit status 1 if any. Defaults: 20 rulesets, 50 packets each, 6 rules per chain
              at most, a seed from the clock (printed).
@@ -71,6 +72,8 @@ pub struct Config {
     pub verbose: bool,
     /// Run edges (a) and (c) too (the generated BPF under BPF_PROG_TEST_RUN, and attached).
     pub bpf: bool,
+    /// Only rulesets the code generator supports (otherwise half of them are).
+    pub bpf_only: bool,
 }
 
 impl Default for Config {
@@ -86,6 +89,7 @@ impl Default for Config {
             out: PathBuf::from("verify-out"),
             verbose: true,
             bpf: true,
+            bpf_only: false,
         }
     }
 }
@@ -104,6 +108,7 @@ pub fn parse(mut it: impl Iterator<Item = String>) -> Result<Config, String> {
             "--out" => c.out = val("--out")?.into(),
             "--quiet" => c.verbose = false,
             "--no-bpf" => c.bpf = false,
+            "--bpf-only" => c.bpf_only = true,
             _ => return Err(format!("unknown argument {x:?}")),
         }
     }
@@ -532,7 +537,7 @@ pub fn run(cfg: &Config, edges: &mut [Box<dyn Edge>]) -> Result<Report, String> 
     };
     let mut rng = Rng::new(cfg.seed);
     for r in 0..cfg.rulesets {
-        let g = gen::ruleset(&mut rng, cfg.max_rules);
+        let g = gen::ruleset(&mut rng, cfg.max_rules, cfg.bpf_only);
         let mut built = g
             .ruleset
             .build()

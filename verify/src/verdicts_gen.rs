@@ -852,10 +852,11 @@ impl G<'_> {
     }
 }
 
-/// A random filter ruleset: up to `max_rules` rules per chain, up to 4 user chains.
-pub fn ruleset(rng: &mut Rng, max_rules: usize) -> Generated {
+/// A random filter ruleset: up to `max_rules` rules per chain, up to 4 user chains; with
+/// `bpf_only`, only what the code generator supports (otherwise half the rulesets are so).
+pub fn ruleset(rng: &mut Rng, max_rules: usize, bpf_only: bool) -> Generated {
     let allow_ct = rng.chance(1, 3);
-    let bpf_only = rng.chance(1, 2);
+    let bpf_only = rng.chance(1, 2) || bpf_only;
     let mut g = G {
         rng,
         h: Hints::default(),

@@ -37,7 +37,7 @@ use core::fmt::{self, Write};
 /// `long bpf_dynptr_read(void *dst, u32 len, const struct bpf_dynptr *src, u32 offset,
 /// u64 flags)`.
 pub(crate) const DYNPTR_READ: i32 = 201;
-/// `long bpf_probe_read_kernel(void *dst, u32 size, const void *unsafe_ptr)`.
+/// `long bpf_probe_read_kernel(void *dst, u32 size, const void *src)`: reads kernel memory.
 pub(crate) const PROBE_READ_KERNEL: i32 = 113;
 
 /// Offset of the entry index.

@@ -10,7 +10,7 @@ use crate::capture;
 use crate::loader::{self, LoadedTable, LoaderError, LoaderOptions};
 use crate::sys::bpf::LOG_STATS;
 use crate::sys::netns::NetNs;
-use bpfilter_core::codegen::{compile_table, CompileError};
+use bpfilter_core::codegen::CompileError;
 use bpfilter_core::ir::Table;
 use bpfilter_core::uapi::{cstr, table_by_name, HOOK_NAMES};
 use bpfilter_core::validate::{validate_replace, FreshNamespace};
@@ -157,6 +157,13 @@ pub fn describe(table: &str, h: &loader::LoadedHook) -> String {
             ""
         },
     ) + &classified(h)
+        + &match c.hot_entries {
+            Some(hot) => format!(
+                "; cold mode: {hot} entries inline, {} cold instructions",
+                c.cold_insns
+            ),
+            None => String::new(),
+        }
 }
 
 /// The classifier runs a hook's program holds: `; N classified runs (M entries): entries
@@ -195,28 +202,18 @@ fn classified(h: &loader::LoadedHook) -> String {
 fn report(input: &Input, opts: &LoaderOptions, show: bool) -> Result<bool, String> {
     let t = &input.table;
     let name = t.name.as_str();
-    let programs = match compile_table(t, &opts.compile) {
-        Ok(p) => p,
-        Err(
-            e @ (CompileError::UnsupportedMatch { .. } | CompileError::UnsupportedTarget { .. }),
-        ) => {
-            outln!("{name}: not compiled: {e}");
-            return Ok(false);
-        }
-        Err(e) => return Err(format!("{name}: cannot compile: {e}")),
-    };
-    if show {
-        for p in &programs {
-            outln!(
-                "--- {name} {} ---",
-                HOOK_NAMES.get(p.hook).copied().unwrap_or("?")
-            );
-            out!("{}", p.disasm());
-        }
-    }
-    match loader::load_programs(t, programs, opts) {
+    // Through the loader's own path: a hook too large for the verifier is loaded again in
+    // cold mode, as the daemon would.
+    match loader::load_table(t, opts) {
         Ok(LoadedTable { hooks, .. }) => {
             for h in &hooks {
+                if show {
+                    outln!(
+                        "--- {name} {} ---",
+                        HOOK_NAMES.get(h.hook).copied().unwrap_or("?")
+                    );
+                    out!("{}", h.compiled.disasm());
+                }
                 outln!("{}", describe(name, h));
             }
             Ok(true)

@@ -412,10 +412,39 @@ fn check_prog_support(e: BpfError, hook: usize) -> LoaderError {
 }
 
 /// Compile and load every hook's program of `table`. Nothing is attached.
+///
+/// A hook whose program the verifier finds too large (E2BIG: a million instructions
+/// processed, which complex rules reach long before [`DEFAULT_COLD_ABOVE`] entries) is
+/// compiled again in cold mode, with a hot prefix halved at each further refusal down to none:
+/// no ruleset the kernel accepts is refused for its size.
 pub fn load_table(table: &Table, opts: &LoaderOptions) -> Result<LoadedTable, LoaderError> {
     // Every hook compiles, or nothing reaches the kernel.
-    let programs = compile_table(table, &opts.compile)?;
-    load_programs(table, programs, opts)
+    let mut programs = compile_table(table, &opts.compile)?;
+    loop {
+        match load_programs(table, programs.clone(), opts) {
+            Err(LoaderError::Verifier { hook, errno, log }) if errno == libc::E2BIG => {
+                let Some(at) = programs.iter().position(|p| p.hook == hook) else {
+                    return Err(LoaderError::Verifier { hook, errno, log });
+                };
+                let hot = match programs.get(at).and_then(|p| p.stats.hot_entries) {
+                    // Already cold with no hot prefix: nothing smaller to try.
+                    Some(0) => return Err(LoaderError::Verifier { hook, errno, log }),
+                    Some(h) => h / 2,
+                    None => opts.compile.hot_entries.min(DEFAULT_HOT_ENTRIES),
+                };
+                let cold = CompileOptions {
+                    cold_above: 0,
+                    hot_entries: hot,
+                    ..opts.compile
+                };
+                let again = bpfilter_core::codegen::compile(table, hook, &cold)?;
+                if let Some(slot) = programs.get_mut(at) {
+                    *slot = again;
+                }
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Load programs compiled from `table` (all its hooks, from `compile_table`).
