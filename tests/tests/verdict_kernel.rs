@@ -23,6 +23,7 @@ fn config(name: &str, rulesets: u64, packets: u64) -> Config {
         verbose: true,
         // Edge (b) only: this test is about core::eval against the kernel.
         bpf: false,
+        bpf_only: false,
     }
 }
 
