@@ -424,6 +424,8 @@ pub struct Report {
     pub seed: u64,
     /// Rulesets generated.
     pub rulesets: u64,
+    /// Entries of the smallest and the largest ruleset (policies and chain ends included).
+    pub entries: (usize, usize),
     /// Rulesets core::validate refused, by its reason (each also shows in the kernel edge:
     /// when the kernel took it, that is a validation disagreement to chase).
     pub validate_refused: BTreeMap<String, u64>,
@@ -459,7 +461,10 @@ impl Report {
             "bpfilter-verify verdicts --seed {} --rulesets {} --packets {} --max-rules {}",
             self.seed, cfg.rulesets, cfg.packets, cfg.max_rules
         );
-        println!("rulesets:       {}", self.rulesets);
+        println!(
+            "rulesets:       {} ({} to {} entries)",
+            self.rulesets, self.entries.0, self.entries.1
+        );
         if !self.validate_refused.is_empty() {
             println!(
                 "                refused by core::validate: {}",
@@ -545,6 +550,12 @@ pub fn run(cfg: &Config, edges: &mut [Box<dyn Edge>]) -> Result<Report, String> 
         for m in gen::mutate_table(&mut rng, &mut built) {
             *rep.mutations.entry(m).or_default() += 1;
         }
+        let n = built.entries.len();
+        rep.entries = if rep.rulesets == 0 {
+            (n, n)
+        } else {
+            (rep.entries.0.min(n), rep.entries.1.max(n))
+        };
         let (rs, validated) = prepare(built, g.hints.uses_ct)?;
         rep.rulesets += 1;
         if let Some(v) = validated {
