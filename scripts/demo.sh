@@ -70,14 +70,25 @@ PY
 echo
 echo "== 4. the same iptables-legacy, unmodified, with bpfilter in place of x_tables"
 tag=bpfdemo$$; A=$tag-a; B=$tag-b; pins=/sys/fs/bpf/$tag; state=$work/state
-cleanup_ns() { ip netns del $A 2>/dev/null || true; ip netns del $B 2>/dev/null || true; rm -rf "$pins"; }
+dpid=
+cleanup_ns() {
+  [ -n "$dpid" ] && { kill "$dpid" 2>/dev/null; wait "$dpid" 2>/dev/null; } || true
+  ip netns del $A 2>/dev/null || true; ip netns del $B 2>/dev/null || true; rm -rf "$pins"
+}
 trap 'cleanup_ns; rm -rf "$work"' EXIT
 ip netns add $A; ip netns add $B
 ip link add va netns $A type veth peer name vb netns $B
 ip -n $A addr add 10.99.0.1/24 dev va; ip -n $B addr add 10.99.0.2/24 dev vb
 ip -n $A link set va up; ip -n $B link set vb up
 echo "(namespaces $A with 10.99.0.1 and its peer $B with 10.99.0.2, joined by a veth pair)"
-ipt() { say "bpfilter exec -- $*"; nsenter --net=/run/netns/$A "$bin/bpfilter" exec -q --state-dir "$state" --pin-dir "$pins" -- "$@"; }
+sock=$work/bpfilter.sock
+say "bpfilter daemon --socket $sock ... &   (the long-running helper; its log lines go to $work/daemon.log)"
+"$bin/bpfilter" daemon --socket "$sock" --state-dir "$state" --pin-dir "$pins" --log-packets stdout \
+  2>"$work/daemon.log" >"$work/daemon.out" &
+dpid=$!
+for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+[ -S "$sock" ] || { echo "!! the daemon did not start:"; cat "$work/daemon.log"; exit 1; }
+ipt() { say "bpfilter exec -- $*"; nsenter --net=/run/netns/$A "$bin/bpfilter" exec -q --daemon --socket "$sock" -- "$@"; }
 send() {
   nsenter --net=/run/netns/$A timeout 5 python3 -c "
 import socket; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(('10.99.0.1',$1)); s.settimeout(1.5)
@@ -85,10 +96,11 @@ try:
     d,a=s.recvfrom(100); print('  UDP datagram to port $1 from', a[0], '-> arrived')
 except socket.timeout:
     print('  UDP datagram to port $1 from 10.99.0.2 -> dropped')" &
+  local listener=$!
   sleep 0.3
   nsenter --net=/run/netns/$B python3 -c "
 import socket; socket.socket(socket.AF_INET,socket.SOCK_DGRAM).sendto(b'0123456789',('10.99.0.1',$1))"
-  wait
+  wait "$listener"
 }
 ipt iptables-legacy -L -n
 ipt iptables-legacy -A INPUT -p udp --dport 23 -j DROP
@@ -101,9 +113,17 @@ ls -R "$pins" | sed 's/^/  /'
 bpftool link show | grep -E "netfilter|type 10" | head -6 | sed 's/^/  /' || true
 say "the kernel's own x_tables in that namespace: /proc/net/ip_tables_names"
 echo "  [$(ip netns exec $A cat /proc/net/ip_tables_names)] (empty: no x_tables table was ever made)"
+ipt iptables-legacy -I INPUT 1 -p udp --dport 24 -j LOG --log-prefix "demo: "
+say "send to port 24: the daemon prints the kernel's LOG line from the program's ring buffer"
+send 24
+for _ in $(seq 30); do grep -q "demo: " "$work/daemon.out" && break; sleep 0.1; done
+sed 's/^/  /' "$work/daemon.out"
+ipt iptables-legacy-save
 ipt iptables-legacy -F
 say "send to port 23 again"
 send 23
+say "the daemon's own log (journald-friendly: <priority> then key=value)"
+sed 's/^/  /' "$work/daemon.log" | head -8
 echo
 echo "The same commands work for scripts and restores:"
-echo "  bpfilter exec -- sh -c 'iptables-legacy-restore < rules.v4 && iptables-legacy-save -t filter'"
+echo "  bpfilter exec -- sh -c 'iptables-legacy-restore < rules.v4 && iptables-legacy-save'"
