@@ -2117,6 +2117,20 @@ fn sf(f: Field) -> i16 {
     S_FIELDS.saturating_add(off(f))
 }
 
+/// The code label of each cold operation the callback handles.
+struct OpLabels(Vec<(u8, Label)>);
+
+impl OpLabels {
+    /// The label of `o` (an operation left out is a compiler bug).
+    fn at(&self, o: u8) -> Result<Label, CompileError> {
+        self.0
+            .iter()
+            .find(|(x, _)| *x == o)
+            .map(|(_, l)| *l)
+            .ok_or(CompileError::Internal("cold op label"))
+    }
+}
+
 impl Emitter<'_> {
     /// The main frame's stack in cold mode.
     pub(crate) fn cold_stack() -> usize {
@@ -2165,6 +2179,17 @@ impl Emitter<'_> {
         Ok(())
     }
 
+    /// A label for each of `ops` that `keep` keeps.
+    fn op_labels(&mut self, ops: &[u8], keep: &dyn Fn(u8) -> bool) -> OpLabels {
+        OpLabels(
+            ops.iter()
+                .copied()
+                .filter(|o| keep(*o))
+                .map(|o| (o, self.b.new_label()))
+                .collect(),
+        )
+    }
+
     /// `r2 = field[f]` of the instruction at r9 (a bad index drops).
     fn cold_field(&mut self, bad: Label) {
         let last = i32::try_from(Field::ALL.len().saturating_sub(1)).unwrap_or(0);
@@ -2200,32 +2225,25 @@ impl Emitter<'_> {
         };
         let b = |e: &mut Self| e.b.new_label();
         let (ok, miss, drop, target) = (b(self), b(self), b(self), b(self));
-        let labels: Vec<(u8, Label)> = [
-            op::RULE,
-            op::MASKED,
-            op::RANGE,
-            op::STATUS,
-            op::IFACE,
-            op::ICMP,
-            op::MP_BEGIN,
-            op::MP_ITEM,
-            op::MP_END,
-            op::OPTBIT,
-            op::LIMIT,
-            op::NEVER,
-        ]
-        .into_iter()
-        // The limits map exists only for tables with limit matches.
-        .filter(|o| *o != op::LIMIT || self.plan.needs.limit)
-        .map(|o| (o, self.b.new_label()))
-        .collect();
-        let at = |o: u8| {
-            labels
-                .iter()
-                .find(|(x, _)| *x == o)
-                .map(|(_, l)| *l)
-                .ok_or(CompileError::Internal("cold op label"))
-        };
+        let labels = self.op_labels(
+            &[
+                op::RULE,
+                op::MASKED,
+                op::RANGE,
+                op::STATUS,
+                op::IFACE,
+                op::ICMP,
+                op::MP_BEGIN,
+                op::MP_ITEM,
+                op::MP_END,
+                op::OPTBIT,
+                op::LIMIT,
+                op::NEVER,
+            ],
+            // The limits map exists only for tables with limit matches.
+            &|o| o != op::LIMIT || self.plan.needs.limit,
+        );
+        let at = |o: u8| labels.at(o);
         self.b.bind(cb).mov64(Reg::R6, Reg::R2);
         self.cold_fetch(0, drop);
         self.b
@@ -2234,7 +2252,7 @@ impl Emitter<'_> {
             .add64(Reg::R8, 1)
             .load(Size::B, Reg::R1, Reg::R9, 0)
             .jmp_if(Cond::Ge, Reg::R1, i32::from(op::T_VERDICT), target);
-        for (o, l) in &labels {
+        for (o, l) in &labels.0 {
             self.b.jmp_if(Cond::Eq, Reg::R1, i32::from(*o), *l);
         }
         self.b.jmp(drop);
@@ -2425,26 +2443,20 @@ impl Emitter<'_> {
             .alu64(AluOp::Add, Reg::R1, Reg::R2)
             .store(Size::DW, Reg::R0, 8, Reg::R1)
             .load(Size::B, Reg::R1, Reg::R9, 0);
-        let t: Vec<(u8, Label)> = [
-            op::T_VERDICT,
-            op::T_NEXT,
-            op::T_LOG,
-            op::T_JUMP,
-            op::T_GOTO,
-            op::T_RETURN,
-        ]
-        .into_iter()
-        // The log ring buffer exists only for tables with LOG rules.
-        .filter(|o| *o != op::T_LOG || self.plan.needs.log)
-        .map(|o| (o, self.b.new_label()))
-        .collect();
-        let tat = |o: u8| {
-            t.iter()
-                .find(|(x, _)| *x == o)
-                .map(|(_, l)| *l)
-                .ok_or(CompileError::Internal("cold target label"))
-        };
-        for (o, l) in &t {
+        let t = self.op_labels(
+            &[
+                op::T_VERDICT,
+                op::T_NEXT,
+                op::T_LOG,
+                op::T_JUMP,
+                op::T_GOTO,
+                op::T_RETURN,
+            ],
+            // The log ring buffer exists only for tables with LOG rules.
+            &|o| o != op::T_LOG || self.plan.needs.log,
+        );
+        let tat = |o: u8| t.at(o);
+        for (o, l) in &t.0 {
             self.b.jmp_if(Cond::Eq, Reg::R1, i32::from(*o), *l);
         }
         // T_ERROR (ipt_error) and anything unknown: NF_DROP.
