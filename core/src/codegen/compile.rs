@@ -728,8 +728,11 @@ fn plan(table: &Table, hook: usize, opts: &CompileOptions) -> Result<Plan, Compi
     // fitting the instruction cache and, further on, the verifier; keep a hot prefix of the
     // hook's chain inline (up to `hot_entries`, ending before the first jump) and interpret
     // the rest.
-    let runs_now = table_runs(table, &env, &infos);
-    let classified_saving: usize = runs_now
+    // Every entry reachable from the hook is analysed by now: the table's runs are final.
+    let runs = table_runs(table, &env, &infos);
+    let run_at: BTreeMap<usize, usize> =
+        runs.iter().enumerate().map(|(i, r)| (r.first, i)).collect();
+    let classified_saving: usize = runs
         .iter()
         .filter(|r| infos.contains_key(&r.first))
         .map(|r| r.len.saturating_sub(1))
@@ -774,11 +777,6 @@ fn plan(table: &Table, hook: usize, opts: &CompileOptions) -> Result<Plan, Compi
             walk.get(..hot).map(<[usize]>::to_vec).unwrap_or_default(),
         );
         needs.add(compile_rule::Field::SkbLen);
-        let run_at = runs_now
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.first, i))
-            .collect();
         return Ok(Plan {
             infos,
             funcs: hot_funcs,
@@ -791,7 +789,7 @@ fn plan(table: &Table, hook: usize, opts: &CompileOptions) -> Result<Plan, Compi
             // main, the bpf_loop callback, LOG's subprogram.
             frames: 3,
             inlined_for_depth: false,
-            runs: runs_now,
+            runs,
             run_at,
             cold: Some(ColdPlan {
                 code,
@@ -889,8 +887,6 @@ fn plan(table: &Table, hook: usize, opts: &CompileOptions) -> Result<Plan, Compi
         needs.add(compile_rule::Field::Depth);
     }
     needs.add(compile_rule::Field::SkbLen);
-    let runs = table_runs(table, &env, &infos);
-    let run_at = runs.iter().enumerate().map(|(i, r)| (r.first, i)).collect();
 
     Ok(Plan {
         infos,
