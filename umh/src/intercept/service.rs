@@ -21,8 +21,6 @@ fn low32(x: u64) -> u32 {
 /// How a call ends, before it is sent.
 enum Answer {
     Send(Response),
-    /// Answered already (ADDFD with `SECCOMP_ADDFD_FLAG_SEND`).
-    Done,
     /// The notification is no longer valid: nothing to send.
     Gone,
 }
@@ -39,7 +37,7 @@ pub(super) fn serve<H: SockoptHandler + ?Sized>(
     n: &Notif,
 ) -> Option<CallRecord> {
     if n.arch == AUDIT_ARCH_X86_64 && (n.nr == NR_OPEN || n.nr == NR_OPENAT) {
-        if let Answer::Send(resp) = open_answer(listener, handler, n) {
+        if let Some(resp) = open_answer(listener, handler, n) {
             let _ = listener.respond(n.id, resp);
         }
         return None;
@@ -51,7 +49,6 @@ pub(super) fn serve<H: SockoptHandler + ?Sized>(
     let answer = answer(listener, handler, n, &mut optlen_seen);
     let result = match answer {
         Answer::Gone => CallResult::Vanished,
-        Answer::Done => CallResult::Returned(0),
         Answer::Send(resp) => match listener.respond(n.id, resp) {
             // ENOENT: the task was killed or its wait interrupted in the meantime.
             Err(_) => CallResult::Vanished,
@@ -252,12 +249,13 @@ const PATH_PROBE: usize = 38;
 
 /// A trapped `open`/`openat`: `/proc/net/ip_tables_names` for reading gets the tables of the
 /// caller's network namespace as the service sees them (plus any the kernel itself has there);
-/// every other open runs in the kernel unchanged.
+/// every other open runs in the kernel unchanged. `None`: nothing left to send (the answer
+/// went with the descriptor, or the task is gone).
 fn open_answer<H: SockoptHandler + ?Sized>(
     listener: &Listener,
     handler: &mut H,
     n: &Notif,
-) -> Answer {
+) -> Option<Response> {
     let (path_arg, flags) = if n.nr == NR_OPEN {
         (n.args[0], low32(n.args[1]))
     } else {
@@ -265,24 +263,24 @@ fn open_answer<H: SockoptHandler + ?Sized>(
     };
     // Only read-only opens of the exact path: anything else is the kernel's answer.
     if flags & (libc::O_ACCMODE as u32) != libc::O_RDONLY as u32 {
-        return Answer::Send(Response::Continue);
+        return Some(Response::Continue);
     }
     let Some(path) = read_short_path(n.pid, path_arg) else {
-        return Answer::Send(Response::Continue);
+        return Some(Response::Continue);
     };
     if !TABLE_NAMES_PATHS.contains(&path.as_slice()) {
-        return Answer::Send(Response::Continue);
+        return Some(Response::Continue);
     }
     let Ok(netns) = crate::sys::netns::NetNs::of_pid(n.pid) else {
-        return Answer::Gone;
+        return None;
     };
     let Some(ours) = handler.table_names(netns.as_fd()) else {
-        return Answer::Send(Response::Continue);
+        return Some(Response::Continue);
     };
     // The kernel's own tables in that namespace (its file exists once ip_tables is loaded).
     let kernel = std::fs::read_to_string(format!("/proc/{}/net/ip_tables_names", n.pid));
     if kernel.is_err() && ours.is_empty() {
-        return fail(Errno::ENOENT);
+        return Some(Response::Errno(Errno::ENOENT.code()));
     }
     let mut names = ours;
     for k in kernel.unwrap_or_default().lines() {
@@ -293,17 +291,17 @@ fn open_answer<H: SockoptHandler + ?Sized>(
     let text: String = names.iter().map(|t| format!("{t}\n")).collect();
     let fd = match procmem::readonly_memfd("ip_tables_names", text.as_bytes()) {
         Ok(fd) => fd,
-        Err(e) => return fail(Errno::from_io(&e)),
+        Err(e) => return Some(Response::Errno(Errno::from_io(&e).code())),
     };
     if !listener.id_valid(n.id) {
-        return Answer::Gone;
+        return None;
     }
     let cloexec = flags & (libc::O_CLOEXEC as u32) != 0;
     match listener.add_fd_and_return(n.id, fd.as_fd(), cloexec) {
         // ADDFD with SEND answered the call already.
-        Ok(_) => Answer::Done,
-        Err(_) if !listener.id_valid(n.id) => Answer::Gone,
-        Err(e) => fail(Errno::from_io(&e)),
+        Ok(_) => None,
+        Err(_) if !listener.id_valid(n.id) => None,
+        Err(e) => Some(Response::Errno(Errno::from_io(&e).code())),
     }
 }
 
