@@ -8,6 +8,8 @@
 //! `net.netfilter.nf_log_all_netns` is 1; the test sets it for its duration and puts the old
 //! value back (also when it fails). Nothing else outside its namespaces is touched.
 
+mod loader_support;
+
 use bpfilter_core::uapi::{NF_INET_LOCAL_IN, NF_INET_LOCAL_OUT};
 use bpfilter_umh::cli::compile::{loader_options, tables_from_save};
 use bpfilter_umh::loader::load_table;
@@ -15,6 +17,7 @@ use bpfilter_umh::service::logs::LogRules;
 use bpfilter_umh::sys::bpf::Map;
 use bpfilter_umh::sys::netns::NetNs;
 use bpfilter_umh::sys::ringbuf::RingBuf;
+use loader_support::{csum, udp};
 use std::io::{Read, Seek, SeekFrom};
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::process::{Command, Stdio};
@@ -183,17 +186,6 @@ fn send(fd: &OwnedFd, p: &[u8]) {
     assert_eq!(n, p.len() as isize, "sendto");
 }
 
-fn csum(b: &[u8]) -> u16 {
-    let mut s: u32 = b
-        .chunks(2)
-        .map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
-        .sum();
-    while s > 0xffff {
-        s = (s & 0xffff) + (s >> 16);
-    }
-    !(s as u16)
-}
-
 /// An IPv4 packet from the peer to T: `opts` are IP options (a multiple of 4 bytes).
 fn ipv4(id: u16, frag: u16, proto: u8, opts: &[u8], l4: &[u8]) -> Vec<u8> {
     let ihl = 20 + opts.len();
@@ -222,16 +214,6 @@ fn tcp(sport: u16, dport: u16, seq: u32, ack: u32, flags: u8, res: u8, opts: &[u
     t.extend_from_slice(&[0x72, 0x10, 0, 0, 0, 7]);
     t.extend_from_slice(opts);
     t
-}
-
-fn udp(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
-    let mut u = Vec::new();
-    u.extend_from_slice(&sport.to_be_bytes());
-    u.extend_from_slice(&dport.to_be_bytes());
-    u.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
-    u.extend_from_slice(&[0, 0]);
-    u.extend_from_slice(payload);
-    u
 }
 
 fn icmp(ty: u8, code: u8, rest: [u8; 4], body: &[u8]) -> Vec<u8> {

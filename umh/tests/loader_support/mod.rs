@@ -26,7 +26,7 @@ pub fn load(rules: &str) -> (Table, LoadedTable) {
 }
 
 /// Internet checksum.
-fn csum(b: &[u8]) -> u16 {
+pub fn csum(b: &[u8]) -> u16 {
     let mut s: u32 = b
         .chunks(2)
         .map(|w| u32::from(u16::from_be_bytes([w[0], *w.get(1).unwrap_or(&0)])))
