@@ -421,8 +421,9 @@ pub fn load_table(table: &Table, opts: &LoaderOptions) -> Result<LoadedTable, Lo
     // Every hook compiles, or nothing reaches the kernel.
     let mut programs = compile_table(table, &opts.compile)?;
     loop {
-        match load_programs(table, programs.clone(), opts) {
-            Err(LoaderError::Verifier { hook, errno, log }) if errno == libc::E2BIG => {
+        match try_load(table, programs, opts) {
+            Err((LoaderError::Verifier { hook, errno, log }, back)) if errno == libc::E2BIG => {
+                programs = back;
                 let Some(at) = programs.iter().position(|p| p.hook == hook) else {
                     return Err(LoaderError::Verifier { hook, errno, log });
                 };
@@ -442,7 +443,7 @@ pub fn load_table(table: &Table, opts: &LoaderOptions) -> Result<LoadedTable, Lo
                     *slot = again;
                 }
             }
-            other => return other,
+            other => return other.map_err(|(e, _)| e),
         }
     }
 }
@@ -453,6 +454,46 @@ pub fn load_programs(
     programs: Vec<CompiledProgram>,
     opts: &LoaderOptions,
 ) -> Result<LoadedTable, LoaderError> {
+    try_load(table, programs, opts).map_err(|(e, _)| e)
+}
+
+/// [`load_programs`], handing the programs back with the error (for another attempt).
+fn try_load(
+    table: &Table,
+    programs: Vec<CompiledProgram>,
+    opts: &LoaderOptions,
+) -> Result<LoadedTable, (LoaderError, Vec<CompiledProgram>)> {
+    let maps = match table_maps(&programs) {
+        Ok(m) => m,
+        Err(e) => return Err((e, programs)),
+    };
+    let mut loaded = Vec::with_capacity(programs.len());
+    for compiled in &programs {
+        match load_hook(table, compiled, &maps, opts) {
+            Ok(l) => loaded.push(l),
+            Err(e) => return Err((e, programs)),
+        }
+    }
+    let hooks = programs
+        .into_iter()
+        .zip(loaded)
+        .map(|(compiled, (program, stats))| LoadedHook {
+            hook: compiled.hook,
+            program,
+            stats,
+            compiled,
+        })
+        .collect();
+    Ok(LoadedTable {
+        name: table.name.as_str().to_string(),
+        maps,
+        hooks,
+        entries: table.entries.len(),
+    })
+}
+
+/// The table's maps, created and filled before any program is loaded.
+fn table_maps(programs: &[CompiledProgram]) -> Result<TableMaps, LoaderError> {
     let needed = programs
         .first()
         .map(|p| p.maps)
@@ -491,42 +532,35 @@ pub fn load_programs(
         .filter_map(|p| p.cold.as_ref().map(|c| (p.hook, c)))
         .map(|(h, c)| cold_map(c).map(|m| (h, m)))
         .collect::<Result<Vec<_>, BpfError>>()?;
-    let maps = TableMaps {
+    Ok(TableMaps {
         counters,
         limits,
         log,
         classifiers,
         cold,
-    };
-    let mut hooks = Vec::new();
-    for compiled in programs {
-        let insns = compiled.link(|k| maps.fd(k))?;
-        let name = format!(
-            "bpf_{}_{}",
-            table.name.as_str(),
-            hook_name(compiled.hook).to_ascii_lowercase()
-        );
-        let name: String = name.chars().take(15).collect();
-        let load = LoadOptions {
-            name: &name,
-            log_level: opts.log_level,
-            ..LoadOptions::default()
-        };
-        let (program, stats) = Program::load_netfilter(&insns, &load)
-            .map_err(|e| check_prog_support(e, compiled.hook))?;
-        hooks.push(LoadedHook {
-            hook: compiled.hook,
-            program,
-            stats,
-            compiled,
-        });
-    }
-    Ok(LoadedTable {
-        name: table.name.as_str().to_string(),
-        maps,
-        hooks,
-        entries: table.entries.len(),
     })
+}
+
+/// Link one hook's program to the table's maps and load it.
+fn load_hook(
+    table: &Table,
+    compiled: &CompiledProgram,
+    maps: &TableMaps,
+    opts: &LoaderOptions,
+) -> Result<(Program, LoadStats), LoaderError> {
+    let insns = compiled.link(|k| maps.fd(k))?;
+    let name = format!(
+        "bpf_{}_{}",
+        table.name.as_str(),
+        hook_name(compiled.hook).to_ascii_lowercase()
+    );
+    let name: String = name.chars().take(15).collect();
+    let load = LoadOptions {
+        name: &name,
+        log_level: opts.log_level,
+        ..LoadOptions::default()
+    };
+    Program::load_netfilter(&insns, &load).map_err(|e| check_prog_support(e, compiled.hook))
 }
 
 /// Create and fill the map of one classifier run: a hash map (exact keys) or an LPM trie
