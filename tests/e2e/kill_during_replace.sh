@@ -23,9 +23,28 @@ ruleset() { # PORT_DROPPED: many rules so that a replace takes a while, one that
   printf -- '-A INPUT -p udp -m udp --dport %s -j DROP\nCOMMIT\n' "$1"
 }
 ruleset 23 > "$state/r23"; ruleset 24 > "$state/r24"
-source "$(dirname "$0")/probe.sh"
+# probe: which of ports 23 and 24 receive a datagram from the peer ("23 24", "23", "24", "").
+probe() {
+  nsenter --net=/run/netns/$A timeout 5 python3 -c "
+import socket, select, time
+ss = {}
+for p in (23, 24):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('10.99.0.1', p)); ss[s] = p
+print('ready', flush=True)
+got, end = set(), time.time() + 1.0
+while time.time() < end:
+    r, _, _ = select.select(list(ss), [], [], 0.1)
+    for s in r: s.recv(100); got.add(ss[s])
+print(' '.join(str(p) for p in sorted(got)))" > "$state/probe" &
+  local pid=$!
+  for _ in $(seq 50); do grep -q ready "$state/probe" 2>/dev/null && break; sleep 0.02; done
+  nsenter --net=/run/netns/$B python3 -c "
+import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for p in (23, 24): s.sendto(b'x', ('10.99.0.1', p))"
+  wait $pid; tail -n 1 "$state/probe"
+}
 bx sh -c "iptables-legacy-restore < $state/r23"
-[ "$(probe 1)" = "24" ] || fail "initial ruleset not in force"
+[ "$(probe)" = "24" ] || fail "initial ruleset not in force"
 for round in $(seq 1 "$ROUNDS"); do
   want=$(( round % 2 ? 24 : 23 ))
   # Pauses at the crash-sensitive points of the replace widen the windows the kill aims at.
@@ -38,12 +57,12 @@ for round in $(seq 1 "$ROUNDS"); do
   # Its command lost its server: the next trapped call fails (ENOSYS). Only this round's own
   # restore (its unique file name), never every iptables-legacy-restore on the machine.
   pkill -9 -f "iptables-legacy-restore < $state/r$want" 2>/dev/null || true
-  after_kill=$(probe 1)
+  after_kill=$(probe)
   [ "$after_kill" != "23 24" ] || fail "round $round: unfiltered right after the kill"
   # The next command repairs an interrupted replace; then tables and traffic agree.
   listed=$(bx iptables-legacy -S INPUT | grep -- '--dport 2[34]' | sed -E 's/.*--dport (2[34]).*/\1/')
   case "$listed" in 23) expect=24 ;; 24) expect=23 ;; *) fail "round $round: tables list '$listed'" ;; esac
-  now=$(probe 1)
+  now=$(probe)
   [ "$now" = "$expect" ] || fail "round $round: tables drop port $listed but traffic reaches '$now'"
   [ ! -e "$pins"/*/filter_new ] && [ ! -e "$pins"/*/filter_stale ] || fail "round $round: leftover pins"
   n=$(ls "$pins"/*/filter/ | grep -c '^link_')
