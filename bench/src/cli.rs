@@ -79,8 +79,14 @@ OUTPUT
     filter_ns           filter-only cost: per round, this configuration minus the baseline
                         (the same hook with zero rules: a netfilter BPF program returning
                         DROP, or ACCEPT for the last-match profile), median over rounds
-    ratio               per round, filter_ns / iptables-legacy's filter_ns for the same rules
-                        and profile, median over rounds (< 1: cheaper than iptables)
+    ci95                95% confidence interval of that median (order statistics of the
+                        rounds): the kernel reports whole ns per packet and samples of the
+                        same configuration differ by several ns from round to round, so two
+                        filter costs of a few ns are only told apart by many rounds
+    ratio               filter_ns / iptables-legacy's filter_ns for the same rules and profile
+                        (< 1: cheaper than iptables). Both are medians of differences taken
+                        within each round, so drift cancels; the ratio itself is of the
+                        medians, since a single round's cost of a few ns is often <= 0
     apply               wall time to put the ruleset in force: iptables-legacy-restore, nft -f,
                         bpfilter's validate + compile + load + attach
     BPF programs        instructions, verifier-processed instructions, JIT size, load time

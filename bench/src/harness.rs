@@ -19,8 +19,6 @@ pub const SANITY_FRAMES: u32 = 256;
 pub const MIN_REPEAT: u32 = 16;
 /// Most frames in one timed sample.
 pub const MAX_REPEAT: u32 = 50_000_000;
-/// Filter-only costs below this (ns) are too close to the noise to divide by.
-pub const RATIO_FLOOR_NS: f64 = 1.0;
 
 static IPT: IptablesLegacy = IptablesLegacy;
 static NFT_LINEAR: NftLinear = NftLinear;
@@ -102,7 +100,9 @@ pub struct Row {
     pub median_ns: Option<f64>,
     /// Median over rounds of (sample - baseline sample).
     pub filter_ns: Option<f64>,
-    /// Median over rounds of filter / iptables-legacy's filter.
+    /// 95 % confidence interval of that median.
+    pub filter_ci95: Option<(f64, f64)>,
+    /// `filter_ns` / iptables-legacy's `filter_ns` for the same rules and profile.
     pub ratio: Option<f64>,
     /// Frames per sample.
     pub repeat: u32,
@@ -395,9 +395,15 @@ fn rows(configs: &[Config], jobs: &[Job], opts: &Options) -> Vec<Row> {
         let samples = job.map(|j| j.samples.as_slice()).unwrap_or_default();
         let base = base_of(p).map(|j| j.samples.as_slice()).unwrap_or_default();
         let filter = stats::paired_diff(samples, base);
-        let ipt = find(IPT.name(), c.rules, p).map(|j| stats::paired_diff(&j.samples, base));
-        let ratio =
-            ipt.and_then(|i| stats::median(&stats::paired_ratio(&filter, &i, RATIO_FLOOR_NS)));
+        let ipt = find(IPT.name(), c.rules, p)
+            .and_then(|j| stats::median(&stats::paired_diff(&j.samples, base)));
+        // A ratio of the two medians, each of per-round differences to the same round's
+        // baseline. Not a median of per-round ratios: with a filter cost of a few ns, a
+        // round's difference is often 0 or negative (noise is several ns), and such a ratio
+        // says nothing, while dropping those rounds would bias the rest.
+        let ratio = stats::median(&filter)
+            .zip(ipt)
+            .and_then(|(f, i)| (i > 0.0).then(|| f / i));
         let (apply, prog) = c
             .live
             .as_ref()
@@ -417,6 +423,11 @@ fn rows(configs: &[Config], jobs: &[Job], opts: &Options) -> Vec<Row> {
                 None
             } else {
                 stats::median(&filter)
+            },
+            filter_ci95: if c.rules == 0 {
+                None
+            } else {
+                stats::median_ci95(&filter)
             },
             ratio: if c.rules == 0 { None } else { ratio },
             repeat: job.map_or(0, |j| j.repeat),

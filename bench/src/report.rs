@@ -22,13 +22,13 @@ pub fn text(o: &Outcome) -> String {
     );
     let _ = writeln!(
         s,
-        "filter_ns = minus the zero-rule baseline in the same round; ratio = filter_ns / \
-         iptables-legacy's, per round (median)\n"
+        "filter_ns = minus the zero-rule baseline in the same round (median, with its 95% \
+         interval ci95); ratio = filter_ns / iptables-legacy's filter_ns\n"
     );
     let _ = writeln!(
         s,
-        "{:>7}  {:<8} {:<16} {:>9} {:>10} {:>10} {:>7} {:>9}",
-        "rules", "profile", "impl", "min_ns", "median_ns", "filter_ns", "ratio", "repeat"
+        "{:>7}  {:<8} {:<16} {:>9} {:>10} {:>10} {:>17} {:>7} {:>9}",
+        "rules", "profile", "impl", "min_ns", "median_ns", "filter_ns", "ci95", "ratio", "repeat"
     );
     let mut last_rules: Option<usize> = None;
     for r in &o.rows {
@@ -48,13 +48,15 @@ pub fn text(o: &Outcome) -> String {
         }
         let _ = writeln!(
             s,
-            "{:>7}  {:<8} {:<16} {:>9} {:>10} {:>10} {:>7} {:>9}",
+            "{:>7}  {:<8} {:<16} {:>9} {:>10} {:>10} {:>17} {:>7} {:>9}",
             r.rules,
             r.profile.name(),
             r.impl_name,
             num(r.min_ns, 0),
             num(r.median_ns, 1),
             num(r.filter_ns, 1),
+            r.filter_ci95
+                .map_or_else(|| "-".to_owned(), |(lo, hi)| format!("{lo:.1} .. {hi:.1}")),
             num(r.ratio, 2),
             r.repeat
         );
@@ -166,7 +168,8 @@ pub fn json(o: &Outcome) -> String {
             s,
             "  {{\"impl\": {}, \"rules\": {}, \"profile\": {}, \"min_ns\": {}, \
              \"median_ns\": {}, \"filter_ns\": {}, \"ratio_to_iptables\": {}, \
-             \"status\": {}, \"repeat\": {}, \"rounds\": {}, \"apply_ms\": {}",
+             \"status\": {}, \"filter_ci95\": {}, \"repeat\": {}, \"rounds\": {}, \
+             \"apply_ms\": {}",
             jstr(r.impl_name),
             r.rules,
             jstr(r.profile.name()),
@@ -175,6 +178,10 @@ pub fn json(o: &Outcome) -> String {
             jnum(r.filter_ns),
             jnum(r.ratio),
             jstr(&status),
+            r.filter_ci95.map_or_else(
+                || "null".to_owned(),
+                |(lo, hi)| format!("[{}, {}]", jnum(Some(lo)), jnum(Some(hi)))
+            ),
             r.repeat,
             o.rounds,
             jnum(r.apply.map(ms)),
@@ -216,6 +223,7 @@ mod tests {
             min_ns: measured.then_some(500.0),
             median_ns: measured.then_some(510.5),
             filter_ns: measured.then_some(40.25),
+            filter_ci95: measured.then_some((38.0, 42.5)),
             ratio: measured.then_some(1.0),
             repeat: 1000,
             apply: measured.then_some(Duration::from_millis(3)),
@@ -249,6 +257,8 @@ mod tests {
                             \"ratio_to_iptables\": null, \"status\": \"n/a (codegen pending)\""
         ));
         assert!(j.contains("\"filter_ns\": 40.250, \"ratio_to_iptables\": 1.000"));
+        assert!(j.contains("\"filter_ci95\": [38.000, 42.500]"));
+        assert!(t.contains("38.0 .. 42.5"));
         assert!(j.contains("\"status\": \"n/a (failed to load: E2BIG)\""));
         assert_eq!(j.matches("\"impl\"").count(), 3);
     }

@@ -22,14 +22,26 @@ pub fn paired_diff(a: &[f64], b: &[f64]) -> Vec<f64> {
     a.iter().zip(b).map(|(x, y)| x - y).collect()
 }
 
-/// `a[r] / b[r]` for every round both have and where `b[r]` is at least `floor` (a ratio to a
-/// cost that rounds to nothing says nothing).
-pub fn paired_ratio(a: &[f64], b: &[f64], floor: f64) -> Vec<f64> {
-    a.iter()
-        .zip(b)
-        .filter(|(_, y)| **y >= floor)
-        .map(|(x, y)| x / y)
-        .collect()
+/// A distribution-free 95 % confidence interval of the median: the order statistics at ranks
+/// `n/2 - 0.98 sqrt(n)` and `1 + n/2 + 0.98 sqrt(n)` (the binomial(n, 1/2) normal
+/// approximation). `None` for fewer than 6 values, where it would span them all.
+pub fn median_ci95(xs: &[f64]) -> Option<(f64, f64)> {
+    let mut v: Vec<f64> = xs.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.len() < 6 {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len() as f64;
+    let half = 0.98 * n.sqrt();
+    let rank = |r: f64| -> usize {
+        // 1-based rank, clamped to 1..=n.
+        let r = r.round().clamp(1.0, n);
+        (r as usize).saturating_sub(1)
+    };
+    Some((
+        *v.get(rank(n / 2.0 - half))?,
+        *v.get(rank(1.0 + n / 2.0 + half))?,
+    ))
 }
 
 /// xorshift64*: a seedable generator for the round order (no dependency, reproducible with
@@ -91,7 +103,17 @@ mod tests {
             paired_diff(&[10.0, 20.0, 30.0], &[1.0, 2.0]),
             vec![9.0, 18.0]
         );
-        assert_eq!(paired_ratio(&[10.0, 20.0], &[5.0, 0.1], 0.5), vec![2.0]);
+    }
+
+    #[test]
+    fn median_interval_is_made_of_order_statistics() {
+        assert_eq!(median_ci95(&[1.0, 2.0, 3.0, 4.0, 5.0]), None);
+        // n = 10: ranks round(5 - 3.10) = 2 and round(6 + 3.10) = 9.
+        let ten: Vec<f64> = (1..=10).rev().map(f64::from).collect();
+        assert_eq!(median_ci95(&ten), Some((2.0, 9.0)));
+        // n = 100: ranks 40 and 61.
+        let hundred: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(median_ci95(&hundred), Some((40.0, 61.0)));
     }
 
     #[test]

@@ -24,7 +24,7 @@
 use super::gen::{TestPacket, OUT};
 use super::kernel::Lab;
 use super::{hex, predicted, Check, Edge, LoadResult, Loaded};
-use bpfilter_core::codegen::CompileError;
+use bpfilter_core::codegen::{CompileError, Prescreen};
 use bpfilter_core::eval::{Ct, EvalState, Evaluator, Input, Skb, Verdict};
 use bpfilter_core::uapi::HOOK_NAMES;
 use bpfilter_umh::loader::{
@@ -47,6 +47,8 @@ pub struct BpfEdge {
     coverage: BTreeMap<String, u64>,
     /// `(hook, first, len)` of every classified run the loaded programs hold.
     classified: Vec<(usize, usize, usize)>,
+    /// `(hook, kind)` of every prescreen the loaded programs have.
+    prescreened: Vec<(usize, Prescreen)>,
 }
 
 /// Loader options for the running kernel (its BTF).
@@ -90,6 +92,7 @@ impl BpfEdge {
             loaded_at: Instant::now(),
             coverage: BTreeMap::new(),
             classified: Vec::new(),
+            prescreened: Vec::new(),
         })
     }
 
@@ -158,6 +161,18 @@ impl Edge for BpfEdge {
                         c.classified().map(move |r| (h.hook, r.first, r.len))
                     })
                     .collect();
+                self.prescreened = t
+                    .hooks
+                    .iter()
+                    .filter_map(|h| h.compiled.stats.prescreen.map(|p| (h.hook, p)))
+                    .collect();
+                for (_, p) in &self.prescreened {
+                    let what = match p {
+                        Prescreen::Direct { .. } => "hooks with a direct prescreen",
+                        Prescreen::Fields { .. } => "hooks with a fields prescreen",
+                    };
+                    *self.coverage.entry(what.into()).or_default() += 1;
+                }
                 if !self.classified.is_empty() {
                     *self
                         .coverage
@@ -209,6 +224,27 @@ impl Edge for BpfEdge {
                     .coverage
                     .entry(format!("{} by {:?}", o.verdict, o.cause))
                     .or_default() += 1;
+                // Packets through a prescreened hook: decided by the policy (which the
+                // prescreen may have done) or by an entry (it let them through).
+                for (hook, kind) in &self.prescreened {
+                    if *hook != p.hook {
+                        continue;
+                    }
+                    let kind = match kind {
+                        Prescreen::Direct { .. } => "direct",
+                        Prescreen::Fields { .. } => "fields",
+                    };
+                    let by =
+                        if rs.table.underflow.get(*hook).copied().flatten() == Some(o.decided_by) {
+                            "the policy"
+                        } else {
+                            "an entry"
+                        };
+                    *self
+                        .coverage
+                        .entry(format!("{kind} prescreen: decided by {by}"))
+                        .or_default() += 1;
+                }
                 // Packets that reached a classified run: decided inside it (a hit), or
                 // counted nothing in it (a miss or a common-part mismatch went on).
                 for &(hook, first, len) in &self.classified {

@@ -899,6 +899,49 @@ pub fn ruleset(rng: &mut Rng, max_rules: usize, bpf_only: bool) -> Generated {
             Verdict::Drop
         });
     }
+    // A quarter of the rulesets give one built-in chain the prescreen's shape: every rule
+    // starts with one of a few source/destination conditions (`Prescreen` in
+    // core::codegen), so that packets matching none of them are decided before the rest.
+    if g.p(1, 4) {
+        let hooked: Vec<usize> = (0..rs.chains.len())
+            .filter(|&i| rs.chains[i].hook.is_some())
+            .collect();
+        let c = hooked[g.below(hooked.len())];
+        let n = 1 + g.below(3);
+        let nonzero = |g: &mut G| {
+            for _ in 0..8 {
+                let (a, m) = g.net();
+                if m != 0 {
+                    return Some((a, m));
+                }
+            }
+            None
+        };
+        let templates: Vec<_> = (0..n)
+            .map(|_| {
+                let src = if g.p(2, 3) { nonzero(&mut g) } else { None };
+                let dst = if src.is_none() || g.p(1, 3) {
+                    nonzero(&mut g)
+                } else {
+                    None
+                };
+                (src, dst)
+            })
+            .collect();
+        for r in &mut rs.chains[c].rules {
+            let (src, dst) = templates[g.below(templates.len())];
+            if let Some((a, m)) = src {
+                r.ip.src = Ipv4Addr::from(a);
+                r.ip.smsk = Ipv4Addr::from(m);
+                r.ip.inv.src = false;
+            }
+            if let Some((a, m)) = dst {
+                r.ip.dst = Ipv4Addr::from(a);
+                r.ip.dmsk = Ipv4Addr::from(m);
+                r.ip.inv.dst = false;
+            }
+        }
+    }
     // Now and then every chain first calls the next one unconditionally: packets go through
     // every user chain, as deep as the DAG allows (and past the jump stack when
     // `mutate_table` takes the ERROR heads away).

@@ -317,6 +317,26 @@ pub struct CompileStats {
     pub hot_entries: Option<usize>,
     /// Cold mode: instructions of the cold code.
     pub cold_insns: usize,
+    /// Whether packets that no entry can match on its leading IPv4-header conditions are
+    /// decided before the rest of the prologue, and how.
+    pub prescreen: Option<Prescreen>,
+}
+
+/// The prescreen of a small chain (see `Emitter::prescreen`): packets that no entry can
+/// match on its leading IPv4-header conditions go to the policy before anything else is
+/// read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Prescreen {
+    /// Before the prologue, on the IPv4 header read in place: one mask-and-compare per test.
+    Direct {
+        /// Distinct tests (entries with equal conditions share one).
+        tests: usize,
+    },
+    /// After the prologue stored the IPv4 fields.
+    Fields {
+        /// Distinct tests.
+        tests: usize,
+    },
 }
 
 /// One hook's program.
@@ -1109,6 +1129,7 @@ pub fn compile(
         classified_entries: out.classified_entries,
         hot_entries: plan.cold.as_ref().map(|c| c.hot),
         cold_insns: plan.cold.as_ref().map_or(0, |c| c.code.insns.len()),
+        prescreen: out.prescreen,
     };
     let classifiers = plan
         .runs

@@ -74,7 +74,9 @@
 
 use super::builder::{Builder, Label};
 use super::classify::KeyField;
-use super::compile::{CompileError, CompileOptions, MapKind, MapReloc, Plan, RuleSpan, CONTINUE};
+use super::compile::{
+    CompileError, CompileOptions, MapKind, MapReloc, Plan, Prescreen, RuleSpan, CONTINUE,
+};
 use super::compile_cold as cold;
 use super::compile_log as log;
 use super::compile_rule::{Field, LimitSpec, RuleInfo, Step, Term, Tgt};
@@ -144,6 +146,25 @@ enum Val {
     At(Reg, i16),
 }
 
+/// One test of the direct prescreen: some entry may match when `(word & mask) == value`
+/// (`word` = IPv4 header bytes 8..16: TTL, protocol, checksum, source) and, if given,
+/// `(daddr & m) == v` for `daddr = (m, v)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct DirectTest {
+    mask: u64,
+    value: u64,
+    daddr: Option<(u32, u32)>,
+}
+
+/// Where a counter update takes the packet's length from.
+#[derive(Clone, Copy, Debug)]
+enum Len {
+    /// The `SkbLen` field the prologue stored.
+    Field,
+    /// `skb->len`, read through r8 (before the prologue stored anything).
+    Skb,
+}
+
 /// What RETURN (popping the kernel's jump stack) does where code is emitted.
 #[derive(Clone, Copy, Debug)]
 enum Ctx {
@@ -189,6 +210,7 @@ pub(crate) struct Output {
     pub(crate) inlined_calls: usize,
     pub(crate) main_stack: usize,
     pub(crate) classified_runs: usize,
+    pub(crate) prescreen: Option<Prescreen>,
     pub(crate) classified_entries: usize,
 }
 
@@ -210,6 +232,7 @@ pub(crate) struct Emitter<'a> {
     inlined_calls: usize,
     classified_runs: usize,
     classified_entries: usize,
+    prescreen: Option<Prescreen>,
 }
 
 impl<'a> Emitter<'a> {
@@ -230,6 +253,7 @@ impl<'a> Emitter<'a> {
             inlined_calls: 0,
             classified_runs: 0,
             classified_entries: 0,
+            prescreen: None,
         }
     }
 
@@ -306,6 +330,7 @@ impl<'a> Emitter<'a> {
             inlined_calls: self.inlined_calls,
             main_stack,
             classified_runs: self.classified_runs,
+            prescreen: self.prescreen,
             classified_entries: self.classified_entries,
         })
     }
@@ -340,15 +365,12 @@ impl<'a> Emitter<'a> {
         self.b.store(Size::W, Reg::R6, off(f), src);
     }
 
-    /// Small programs: once the IPv4 header's fields are stored, and before anything else
-    /// (transport header, conntrack, devices) is read, check whether any entry of the hook's
-    /// chain can still match on its leading IPv4-header conditions. If none can, no entry
-    /// matches (each fails on a condition the kernel checks before any of its matches, so no
-    /// match runs, no hotdrop, no token, no jump), and the packet goes to the policy at once,
-    /// counted there. Cheap for a packet the first field already rules out, which is what
-    /// iptables is fastest at; a few instructions per entry otherwise.
-    fn prescreen(&mut self) -> Result<(), CompileError> {
-        /// Chains longer than this run the full prologue first.
+    /// The leading IPv4-header conditions of every entry of a small chain, for the prescreen:
+    /// `None` when the prescreen does not apply (cold mode, more than `PRESCREEN_MAX`
+    /// distinct such prefixes, an unconditional entry before the policy, or an entry that
+    /// may match without such a condition). Entries with equal prefixes share one.
+    fn prescreen_prefixes(&self) -> Result<Option<Vec<Vec<Term>>>, CompileError> {
+        /// Chains with more distinct prefixes than this run the full prologue first.
         const PRESCREEN_MAX: usize = 16;
         let early = |f: &Field| {
             matches!(
@@ -365,13 +387,13 @@ impl<'a> Emitter<'a> {
             )
         };
         if self.plan.cold.is_some() {
-            return Ok(());
+            return Ok(None);
         }
-        let (uf, v) = self.plan.underflow;
-        let walk = self.plan.walk(self.plan.main)?.to_vec();
+        let (uf, _) = self.plan.underflow;
+        let walk = self.plan.walk(self.plan.main)?;
         // The walk must end at the policy: an unconditional entry before it decides instead.
         if walk.last() != Some(&uf) {
-            return Ok(());
+            return Ok(None);
         }
         let mut prefixes: Vec<Vec<Term>> = Vec::new();
         for k in walk.iter().copied().filter(|k| *k != uf) {
@@ -393,21 +415,186 @@ impl<'a> Emitter<'a> {
                 .collect();
             // An entry that may match without an early condition: nothing to conclude.
             if p.is_empty() {
-                return Ok(());
+                return Ok(None);
             }
-            prefixes.push(p);
+            // Entries with the same leading conditions need one test between them.
+            if !prefixes.contains(&p) {
+                if prefixes.len() == PRESCREEN_MAX {
+                    return Ok(None);
+                }
+                prefixes.push(p);
+            }
         }
-        if prefixes.is_empty() || prefixes.len() > PRESCREEN_MAX {
-            return Ok(());
+        if prefixes.is_empty() {
+            return Ok(None);
         }
+        Ok(Some(prefixes))
+    }
+
+    /// Small programs: once the IPv4 header's fields are stored, and before anything else
+    /// (transport header, conntrack, devices) is read, check whether any entry of the hook's
+    /// chain can still match on its leading IPv4-header conditions. If none can, no entry
+    /// matches (each fails on a condition the kernel checks before any of its matches, so no
+    /// match runs, no hotdrop, no token, no jump), and the packet goes to the policy at once,
+    /// counted there. Cheap for a packet the first field already rules out, which is what
+    /// iptables is fastest at; a few instructions per entry otherwise. Not emitted when
+    /// [`Self::fast_prescreen`] already decided the same before the prologue.
+    fn prescreen(&mut self, prefixes: &[Vec<Term>]) -> Result<(), CompileError> {
+        self.prescreen = Some(Prescreen::Fields {
+            tests: prefixes.len(),
+        });
         let full = self.b.new_label();
-        for p in &prefixes {
+        for p in prefixes {
             self.fused(p)?;
             self.b.jmp_if(Cond::Eq, Reg::R0, 0, full);
         }
-        self.count(uf)?;
-        self.b.mov64(Reg::R0, v).exit().bind(full);
+        self.count(self.plan.underflow.0)?;
+        self.b
+            .mov64(Reg::R0, self.plan.underflow.1)
+            .exit()
+            .bind(full);
         Ok(())
+    }
+
+    /// The prescreen's conclusion at the least cost, before the prologue reads or stores
+    /// anything: when every leading condition is a plain (not inverted) comparison of the
+    /// source or destination address, the protocol or the TTL, read those straight from the
+    /// IPv4 header (one 8-byte load covers TTL, protocol and source, one more the
+    /// destination), test each entry with one mask and one compare, and count the policy
+    /// with `skb->len` read from the skb. Returns whether it was emitted (the prologue's own
+    /// prescreen is then left out; a packet some entry may match goes on to the full
+    /// prologue).
+    ///
+    /// No linear-length check comes first: at every IPv4 netfilter hook the stack has made
+    /// the IPv4 header linear at `skb->data` (`ip_rcv_core` pulls `ihl * 4` bytes, locally
+    /// built packets carry it in the head), which is what `ipt_do_table` itself relies on
+    /// when it reads `ip_hdr(skb)` without one. The loads are exception-handled loads in
+    /// any case.
+    fn fast_prescreen(
+        &mut self,
+        d: DirectRead,
+        prefixes: &[Vec<Term>],
+    ) -> Result<bool, CompileError> {
+        /// Where a field lives: in the 8 bytes at header offset 8 (shift), or `None` for the
+        /// destination address (its own 4-byte load at offset 16); and the field's width mask.
+        fn place(f: Field) -> Option<(Option<u32>, u32)> {
+            match f {
+                Field::Ttl => Some((Some(0), 0xFF)),
+                Field::Proto => Some((Some(8), 0xFF)),
+                Field::Saddr => Some((Some(32), u32::MAX)),
+                Field::Daddr => Some((None, u32::MAX)),
+                _ => None,
+            }
+        }
+        let mut tests: Vec<DirectTest> = Vec::new();
+        let (mut word, mut dst) = (false, false);
+        for p in prefixes {
+            let (mut m, mut v, mut dm) = (0u64, 0u64, None::<(u32, u32)>);
+            for t in p {
+                let Term::Masked {
+                    f,
+                    mask,
+                    value,
+                    inv: false,
+                } = t
+                else {
+                    return Ok(false);
+                };
+                let Some((at, width)) = place(*f) else {
+                    return Ok(false);
+                };
+                let mask = mask & width;
+                // A value with bits outside the mask never compares equal: leave such an
+                // entry (which cannot match) to the full prescreen rather than fold it here.
+                if value & !mask != 0 {
+                    return Ok(false);
+                }
+                match at {
+                    Some(sh) => {
+                        let (mm, vv) = (u64::from(mask) << sh, u64::from(*value) << sh);
+                        // Two conditions on the same field: each must hold.
+                        if (v ^ vv) & (m & mm) != 0 {
+                            return Ok(false);
+                        }
+                        m |= mm;
+                        v |= vv;
+                        word = true;
+                    }
+                    None => {
+                        if let Some((pm, pv)) = dm {
+                            if (pv ^ value) & (pm & mask) != 0 {
+                                return Ok(false);
+                            }
+                            dm = Some((pm | mask, pv | value));
+                        } else {
+                            dm = Some((mask, *value));
+                        }
+                        dst = true;
+                    }
+                }
+            }
+            let t = DirectTest {
+                mask: m,
+                value: v,
+                daddr: dm,
+            };
+            if !tests.contains(&t) {
+                tests.push(t);
+            }
+        }
+        // r7 = skb->data (the network header), r4 = header bytes 8..16, r5 = bytes 16..20.
+        self.b
+            .load(Size::DW, Reg::R1, Reg::R8, d.skb_data)
+            .mov64(Reg::R2, 0)
+            .call_kfunc(d.rdonly_cast)
+            .mov64(Reg::R7, Reg::R0);
+        if word {
+            self.b.load(Size::DW, Reg::R4, Reg::R7, 8);
+        }
+        if dst {
+            self.b.load(Size::W, Reg::R5, Reg::R7, 16);
+        }
+        self.prescreen = Some(Prescreen::Direct { tests: tests.len() });
+        let full = self.b.new_label();
+        for DirectTest {
+            mask: m,
+            value: v,
+            daddr: dm,
+        } in tests
+        {
+            if m == 0 {
+                self.b.mov64(Reg::R0, 0);
+            } else {
+                self.b.mov64(Reg::R0, Reg::R4);
+                if m != u64::MAX {
+                    self.constant(Reg::R2, m);
+                    self.b.alu64(AluOp::And, Reg::R0, Reg::R2);
+                }
+                if v != 0 {
+                    self.constant(Reg::R2, v);
+                    self.b.alu64(AluOp::Xor, Reg::R0, Reg::R2);
+                }
+            }
+            if let Some((dm, dv)) = dm {
+                self.b.mov64(Reg::R1, Reg::R5);
+                if dm != u32::MAX {
+                    self.b.alu32(AluOp::And, Reg::R1, imm(dm));
+                }
+                if dv != 0 {
+                    self.b.alu32(AluOp::Xor, Reg::R1, imm(dv));
+                }
+                self.b.alu64(AluOp::Or, Reg::R0, Reg::R1);
+            }
+            self.b.jmp_if(Cond::Eq, Reg::R0, 0, full);
+        }
+        let (uf, verdict) = self.plan.underflow;
+        let k = i32::try_from(uf).map_err(|_| CompileError::BadIndex { entry: uf })?;
+        self.b
+            .store_imm(Size::W, Reg::R10, KEY, k)
+            .mov64(Reg::R7, verdict::DROP);
+        self.count_key_with(Reg::R7, Len::Skb);
+        self.b.mov64(Reg::R0, verdict).exit().bind(full);
+        Ok(true)
     }
 
     /// `r = (r == 0)` for `r < 2^63` (values of 32 bits or less).
@@ -559,6 +746,11 @@ impl<'a> Emitter<'a> {
     /// is what to return if the lookup failed, which an in-range array key cannot: that
     /// branch ends the program so that it adds no pending state to the verifier's walk.
     fn count_key_ready(&mut self, on_null: Reg) {
+        self.count_key_with(on_null, Len::Field);
+    }
+
+    /// [`Self::count_key_ready`] with the byte count taken from `len`.
+    fn count_key_with(&mut self, on_null: Reg, len: Len) {
         let ok = self.b.new_label();
         self.ld_map(Reg::R1, MapKind::Counters);
         self.b
@@ -574,7 +766,13 @@ impl<'a> Emitter<'a> {
             .load(Size::DW, Reg::R1, Reg::R0, 0)
             .add64(Reg::R1, 1)
             .store(Size::DW, Reg::R0, 0, Reg::R1);
-        self.load_field(Reg::R2, Field::SkbLen);
+        match len {
+            Len::Field => self.load_field(Reg::R2, Field::SkbLen),
+            Len::Skb => {
+                self.b
+                    .load(Size::W, Reg::R2, Reg::R8, self.opts.layout.skb_len);
+            }
+        }
         self.b
             .load(Size::DW, Reg::R1, Reg::R0, 8)
             .alu64(AluOp::Add, Reg::R1, Reg::R2)
@@ -670,10 +868,16 @@ impl<'a> Emitter<'a> {
         let k = self.opts.kfuncs;
         self.b
             .mov64(Reg::R9, Reg::R1)
-            .store(Size::DW, Reg::R10, CTXS, Reg::R1)
-            .mov64(Reg::R6, Reg::R10)
-            .add64(Reg::R6, i32::from(FIELDS))
             .load(Size::DW, Reg::R8, Reg::R9, nf_ctx::SKB);
+        let prefixes = self.prescreen_prefixes()?;
+        let mut screened = false;
+        if let (Some(d), Some(p)) = (self.opts.direct, &prefixes) {
+            screened = self.fast_prescreen(d, p)?;
+        }
+        self.b
+            .store(Size::DW, Reg::R10, CTXS, Reg::R9)
+            .mov64(Reg::R6, Reg::R10)
+            .add64(Reg::R6, i32::from(FIELDS));
         match self.opts.direct {
             Some(d) => self.l3_direct(d),
             None => {
@@ -728,7 +932,9 @@ impl<'a> Emitter<'a> {
                 .alu32(AluOp::And, Reg::R1, 0x1FFF);
             self.store_field(Field::Frag, Reg::R1);
         }
-        self.prescreen()?;
+        if let (false, Some(p)) = (screened, &prefixes) {
+            self.prescreen(p)?;
+        }
         let needs = &self.plan.needs;
         if needs.has(Field::Mark) {
             self.b.load(Size::W, Reg::R1, Reg::R8, lay.skb_mark);

@@ -86,8 +86,8 @@ mod prologue;
 pub use builder::{eliminate_dead_code, Builder, CodegenError, Label};
 pub use compile::{
     compile, compile_table, hot_entries_hint, BitField, CompileError, CompileOptions, CompileStats,
-    CompiledProgram, LogLayout, MapKind, MapReloc, MapsNeeded, NfLayout, RuleSpan, UidLayout,
-    CONTINUE, COUNTER_VALUE_SIZE, DEFAULT_COLD_ABOVE, DEFAULT_HOT_ENTRIES, DEFAULT_HZ,
+    CompiledProgram, LogLayout, MapKind, MapReloc, MapsNeeded, NfLayout, Prescreen, RuleSpan,
+    UidLayout, CONTINUE, COUNTER_VALUE_SIZE, DEFAULT_COLD_ABOVE, DEFAULT_HOT_ENTRIES, DEFAULT_HZ,
     DEFAULT_INLINE_MAX_ENTRIES, LIMIT_VALUE_SIZE, LOG_RINGBUF_SIZE, MAX_EXPANDED_ENTRIES,
     MAX_FRAMES, MAX_HOT_ENTRIES,
 };
