@@ -8,7 +8,8 @@
 //!   sanity    per (config, profile): inject a few hundred frames, check the kernel counters
 //!             say they reached LOCAL_IN and got the profile's verdict; calibrate the repeat
 //!   rounds    every (config, profile) once per round, in a fresh random order
-//!   report    min / median ns per packet, filter-only cost, ratio to iptables per round
+//!   report    min / median ns per packet, filter-only cost (per-round differences, median and
+//!             95 % interval), ratio to iptables
 //! ```
 #![forbid(unsafe_code)]
 

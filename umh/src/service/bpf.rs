@@ -24,7 +24,12 @@
 //! happened: a `filter_new/` beside `filter/` is a replace the caller never saw succeed. The
 //! next enforcer moves it to `filter_stale/` (its links stay attached: never unfiltered), and
 //! [`BpfEnforcer::needs_repair`] asks for the saved table to be applied again, after which the
-//! stale links go too.
+//! stale links go too. Killed after the old directory went but before the new one took its
+//! name, only `filter_new/` is left: it becomes `filter_stale/` all the same, its links an
+//! orphan set with no table adopted; the saved table (if the replace was committed, the same
+//! ruleset) is applied again and retires them, and if no table was ever saved (the first
+//! replace of the namespace, killed before its commit) [`BpfEnforcer::discard_orphans`]
+//! detaches them: the saved state is what is in force.
 
 use super::{ApplyError, Enforcer};
 use crate::loader::{self, LoaderError, LoaderOptions};
@@ -96,12 +101,19 @@ fn pinned_links(dir: &Path) -> Vec<Link> {
         .collect()
 }
 
+/// Links of an interrupted replace whose table directory is gone (see the module docs).
+struct Orphan {
+    links: Vec<Link>,
+    priority: Option<i32>,
+}
+
 /// Enforces tables in one network namespace; see the module docs.
 pub struct BpfEnforcer {
     netns: NetNs,
     pin_dir: PathBuf,
     opts: LoaderOptions,
     tables: HashMap<String, Active>,
+    orphans: HashMap<String, Orphan>,
 }
 
 fn apply_err(e: &LoaderError) -> ApplyError {
@@ -141,6 +153,7 @@ impl BpfEnforcer {
             pin_dir,
             opts,
             tables: HashMap::new(),
+            orphans: HashMap::new(),
         };
         me.adopt();
         Ok(me)
@@ -149,15 +162,6 @@ impl BpfEnforcer {
     fn adopt(&mut self) {
         for t in bpfilter_core::uapi::TABLES.iter() {
             let dir = self.pin_dir.join(t.name);
-            let Ok(counters) = Map::from_pinned(&dir.join("counters")) else {
-                continue;
-            };
-            let links = pinned_links(&dir);
-            let entries = usize::try_from(counters.info().max_entries).unwrap_or(0);
-            let priority = links
-                .first()
-                .and_then(link_priority)
-                .unwrap_or(PRIORITIES[0]);
             // An interrupted replace: keep its links attached until the repair.
             let new_dir = self.pin_dir.join(format!("{}_new", t.name));
             let stale_dir = self.pin_dir.join(format!("{}_stale", t.name));
@@ -167,6 +171,24 @@ impl BpfEnforcer {
             }
             let stale = pinned_links(&stale_dir);
             let stale_priority = stale.first().and_then(link_priority);
+            let Ok(counters) = Map::from_pinned(&dir.join("counters")) else {
+                if !stale.is_empty() {
+                    self.orphans.insert(
+                        t.name.to_string(),
+                        Orphan {
+                            links: stale,
+                            priority: stale_priority,
+                        },
+                    );
+                }
+                continue;
+            };
+            let links = pinned_links(&dir);
+            let entries = usize::try_from(counters.info().max_entries).unwrap_or(0);
+            let priority = links
+                .first()
+                .and_then(link_priority)
+                .unwrap_or(PRIORITIES[0]);
             self.tables.insert(
                 t.name.to_string(),
                 Active {
@@ -184,6 +206,22 @@ impl BpfEnforcer {
     /// True if `table` was left mid-replace by a killed process: apply the saved table again.
     pub fn needs_repair(&self, table: &str) -> bool {
         self.tables.get(table).is_some_and(|a| !a.stale.is_empty())
+            || self.orphans.contains_key(table)
+    }
+
+    /// Detach and unpin the orphan links of every table no saved table was applied over (a
+    /// first replace killed before its commit): what is in force is what the saved state
+    /// says, and it has no such table. Returns the tables whose links went.
+    pub fn discard_orphans(&mut self) -> Vec<String> {
+        let mut gone: Vec<String> = self.orphans.keys().cloned().collect();
+        gone.sort();
+        for (name, o) in self.orphans.drain() {
+            for l in &o.links {
+                let _ = l.detach();
+            }
+            let _ = std::fs::remove_dir_all(self.pin_dir.join(format!("{name}_stale")));
+        }
+        gone
     }
 
     fn pin(
@@ -244,9 +282,12 @@ impl Enforcer for BpfEnforcer {
                 [Some(a.priority), a.stale_priority]
                     .into_iter()
                     .flatten()
-                    .collect()
+                    .collect::<Vec<_>>()
             })
-            .unwrap_or_default();
+            .unwrap_or_default()
+            .into_iter()
+            .chain(self.orphans.get(&name).and_then(|o| o.priority))
+            .collect();
         let priority = PRIORITIES
             .iter()
             .copied()
@@ -295,6 +336,11 @@ impl Enforcer for BpfEnforcer {
         test_pause();
         if let Some(old) = self.tables.remove(&name) {
             for l in old.links.iter().chain(old.stale.iter()) {
+                let _ = l.detach();
+            }
+        }
+        if let Some(o) = self.orphans.remove(&name) {
+            for l in &o.links {
                 let _ = l.detach();
             }
         }

@@ -43,17 +43,22 @@ pub fn bpf_factory(paths: Paths) -> EnforcerFactory {
         let netns = NetNs::from_fd(req.netns.as_fd().try_clone_to_owned()?);
         let mut enforcer = BpfEnforcer::new(netns, paths.pins.join(cookie.to_string()))
             .map_err(|e| std::io::Error::other(e.message))?;
-        for (t, masks) in tables.tables() {
-            if enforcer.counters(t.name.as_str()).is_empty()
-                || enforcer.needs_repair(t.name.as_str())
-            {
-                enforcer
-                    .apply(t, masks, &mut || Ok(()))
-                    .map_err(|e| std::io::Error::other(e.message))?;
-            }
-        }
+        restore(&tables, &mut enforcer).map_err(|e| std::io::Error::other(e.message))?;
         Ok((tables, Box::new(enforcer) as Box<dyn Enforcer>))
     })
+}
+
+/// Put the saved `tables` back into force where `enforcer` has no programs for them (a
+/// reboot, a cleaned bpffs) or found them mid-replace, then drop the links of replaces no
+/// saved table covers (see [`BpfEnforcer::discard_orphans`]).
+pub fn restore(tables: &NsTables, enforcer: &mut BpfEnforcer) -> Result<(), super::ApplyError> {
+    for (t, masks) in tables.tables() {
+        if enforcer.counters(t.name.as_str()).is_empty() || enforcer.needs_repair(t.name.as_str()) {
+            enforcer.apply(t, masks, &mut || Ok(()))?;
+        }
+    }
+    enforcer.discard_orphans();
+    Ok(())
 }
 
 /// A [`Service`] over [`bpf_factory`], locking each namespace under the state root so that
