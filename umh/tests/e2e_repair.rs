@@ -15,5 +15,8 @@ fn replaces_interrupted_between_retire_and_rename_are_repaired() {
     );
     println!("{text}");
     assert!(out.status.success(), "repair test failed:\n{text}");
-    assert!(text.contains("PASS: interrupted replaces repaired"), "{text}");
+    assert!(
+        text.contains("PASS: interrupted replaces repaired"),
+        "{text}"
+    );
 }

@@ -224,3 +224,97 @@ fn prefix_run_is_one_lpm_lookup_that_keeps_first_match() {
         "no hotdrop after a miss",
     );
 }
+
+/// INPUT: 16 rules `-s 10.1.0.0/16 -p P` (tcp and udp twice: the later ones never decide),
+/// entries 0..=15, policy 16. FORWARD: 16 rules `-o NAME` with exact names and `name+`
+/// wildcards (entries 17..=32, policy 33; OUTPUT policy 34). A test run's output device is
+/// the loopback device `lo` at FORWARD (see bpfilter-verify's verdicts_bpf module docs).
+fn protocol_and_interface_ruleset() -> String {
+    let mut s =
+        String::from("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n");
+    let protos = [
+        (1, "ACCEPT"),
+        (2, "DROP"),
+        (6, "DROP"),
+        (17, "ACCEPT"),
+        (41, "DROP"),
+        (47, "ACCEPT"),
+        (50, "DROP"),
+        (132, "ACCEPT"),
+        (136, "DROP"),
+        (6, "ACCEPT"),
+        (17, "DROP"),
+        (33, "ACCEPT"),
+        (46, "DROP"),
+        (89, "ACCEPT"),
+        (103, "DROP"),
+        (112, "ACCEPT"),
+    ];
+    for (p, v) in protos {
+        s += &format!("-A INPUT -s 10.1.0.0/16 -p {p} -j {v}\n");
+    }
+    let names = [
+        ("eth0", "ACCEPT"),
+        // The first that holds for "lo": a wildcard, before a shorter wildcard and the exact
+        // name (longer) that also hold.
+        ("lo+", "DROP"),
+        ("l+", "ACCEPT"),
+        ("lo", "ACCEPT"),
+        ("eth+", "DROP"),
+        ("x", "ACCEPT"),
+        ("docker0", "DROP"),
+        ("veth+", "ACCEPT"),
+        ("br-+", "DROP"),
+        ("wg0", "ACCEPT"),
+        ("tun+", "DROP"),
+        ("lo0", "ACCEPT"),
+        ("bond0", "DROP"),
+        ("eth1", "ACCEPT"),
+        ("em1", "DROP"),
+        ("ens3", "ACCEPT"),
+    ];
+    for (n, v) in names {
+        s += &format!("-A FORWARD -o {n} -j {v}\n");
+    }
+    s + "COMMIT\n"
+}
+
+#[test]
+fn protocol_and_interface_runs_are_lookups_with_first_match_counters() {
+    use bpfilter_core::codegen::classify::KeyField;
+    use bpfilter_core::uapi::NF_INET_FORWARD as FWD;
+    let (_, l) = load(&protocol_and_interface_ruleset());
+    let keys = |hook| {
+        let h = l.hook(hook).expect("hook");
+        (
+            h.compiled.stats.classified_entries,
+            h.compiled.classified().map(|c| c.key).collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(keys(IN), (16, vec![KeyField::Proto]));
+    assert_eq!(keys(FWD), (16, vec![KeyField::Outdev]));
+    let p = |src: [u8; 4], proto: u8| Ip::new(src, [10, 0, 0, 1], proto).packet(&[0; 8]);
+    let a = [10, 1, 2, 3];
+    expect(&l, IN, &p(a, 1), ACCEPT, &[0], "first protocol");
+    expect(&l, IN, &p(a, 6), DROP, &[2], "tcp: the earlier entry");
+    expect(&l, IN, &p(a, 17), ACCEPT, &[3], "udp: the earlier entry");
+    expect(&l, IN, &p(a, 136), DROP, &[8], "inside the run");
+    expect(&l, IN, &p(a, 112), ACCEPT, &[15], "last protocol");
+    expect(&l, IN, &p(a, 99), ACCEPT, &[16], "no entry has it");
+    expect(
+        &l,
+        IN,
+        &p([10, 2, 0, 1], 6),
+        ACCEPT,
+        &[16],
+        "common part differs",
+    );
+    expect(
+        &l,
+        FWD,
+        &p([192, 168, 0, 1], 17),
+        DROP,
+        &[18],
+        "output lo: lo+ comes first",
+    );
+}

@@ -45,8 +45,8 @@ pub struct BpfEdge {
     counters: Vec<(u64, u64)>,
     loaded_at: Instant,
     coverage: BTreeMap<String, u64>,
-    /// `(hook, first, len)` of every classified run the loaded programs hold.
-    classified: Vec<(usize, usize, usize)>,
+    /// `(hook, first, len, key)` of every classified run the loaded programs hold.
+    classified: Vec<(usize, usize, usize, &'static str)>,
     /// `(hook, kind)` of every prescreen the loaded programs have.
     prescreened: Vec<(usize, Prescreen)>,
 }
@@ -158,7 +158,8 @@ impl Edge for BpfEdge {
                     .iter()
                     .flat_map(|h| {
                         let c = &h.compiled;
-                        c.classified().map(move |r| (h.hook, r.first, r.len))
+                        c.classified()
+                            .map(move |r| (h.hook, r.first, r.len, r.key.name()))
                     })
                     .collect();
                 self.prescreened = t
@@ -177,6 +178,12 @@ impl Edge for BpfEdge {
                     *self
                         .coverage
                         .entry("rulesets with classified runs".into())
+                        .or_default() += 1;
+                }
+                for c in t.hooks.iter().flat_map(|h| h.compiled.classified()) {
+                    *self
+                        .coverage
+                        .entry(format!("runs keyed on {}", c.key.name()))
                         .or_default() += 1;
                 }
                 self.loaded = Some(t);
@@ -247,20 +254,23 @@ impl Edge for BpfEdge {
                 }
                 // Packets that reached a classified run: decided inside it (a hit), or
                 // counted nothing in it (a miss or a common-part mismatch went on).
-                for &(hook, first, len) in &self.classified {
+                for &(hook, first, len, key) in &self.classified {
                     if hook != p.hook {
                         continue;
                     }
                     let what = if (first..first + len).contains(&o.decided_by) {
                         match o.decided_by - first {
-                            0 => "classified: decided by a run's first entry",
-                            d if d + 1 == len => "classified: decided by a run's last entry",
-                            _ => "classified: decided inside a run",
+                            0 => "decided by a run's first entry",
+                            d if d + 1 == len => "decided by a run's last entry",
+                            _ => "decided inside a run",
                         }
                     } else {
-                        "classified: decided outside the run"
+                        "decided outside the run"
                     };
-                    *self.coverage.entry(what.into()).or_default() += 1;
+                    *self
+                        .coverage
+                        .entry(format!("classified ({key}): {what}"))
+                        .or_default() += 1;
                 }
                 return Ok(Check::Agree);
             }

@@ -682,7 +682,10 @@ impl G<'_> {
     /// hotdrop points before or after the key). Keys repeat and prefixes nest; the first and
     /// last keys are hinted twice, so packets hit the run's edges.
     fn classifier_run(&mut self) -> Vec<Rule<ChainTarget>> {
-        let key = self.below(4);
+        let key = self.below(7);
+        if key >= 4 {
+            return self.protocol_or_interface_run(key);
+        }
         let n = 16 + self.below(48);
         // Half the runs have a bare common part, so that many packets get to the lookup.
         let bare = self.p(1, 2);
@@ -835,6 +838,63 @@ impl G<'_> {
                     for _ in 0..edge {
                         self.h.nets.push((kv, km));
                     }
+                }
+            }
+            out.push(r);
+        }
+        out
+    }
+
+    /// A run of 16 to 63 rules that differ only in the protocol (`kind` 4), the input
+    /// interface (5) or the output interface (6), exact names and `name+` wildcards that
+    /// overlap, over a random common part (without protocol matches for a protocol run).
+    fn protocol_or_interface_run(&mut self, kind: usize) -> Vec<Rule<ChainTarget>> {
+        let n = 16 + self.below(48);
+        let bare = self.p(1, 2);
+        let mut ip = if bare {
+            IpMatch::default()
+        } else {
+            self.ip_part()
+        };
+        let mut matches = Vec::new();
+        if kind == 4 {
+            ip.proto = 0;
+            ip.inv.proto = false;
+        } else if !bare {
+            matches.extend(
+                self.matches(&ip)
+                    .into_iter()
+                    .filter(|m| !matches!(m.value, MatchValue::Limit(_))),
+            );
+        }
+        const PROTOS: [u8; 9] = [1, 2, 6, 17, 41, 47, 50, 132, 136];
+        let names: Vec<&str> = IFNAMES.iter().copied().filter(|n| *n != "+").collect();
+        let distinct = 2 + self.below(8);
+        let mut out = Vec::with_capacity(n);
+        let keys: Vec<usize> = (0..distinct)
+            .map(|_| self.below(if kind == 4 { PROTOS.len() } else { names.len() }))
+            .collect();
+        for _ in 0..n {
+            let mut r = Rule::new(if self.p(1, 2) {
+                ChainTarget::Accept
+            } else {
+                ChainTarget::Drop
+            });
+            r.ip = ip;
+            r.matches = matches.clone();
+            let k = keys[self.below(keys.len())];
+            match kind {
+                4 => {
+                    r.ip.proto = u16::from(PROTOS[k]);
+                    self.h.protos.push(PROTOS[k]);
+                }
+                5 => {
+                    r.ip.iniface = Iface::parse(names[k]).unwrap_or(Iface::ANY);
+                    r.ip.inv.iniface = false;
+                }
+                _ => {
+                    r.ip.outiface = Iface::parse(names[k]).unwrap_or(Iface::ANY);
+                    r.ip.inv.outiface = false;
                 }
             }
             out.push(r);

@@ -30,9 +30,18 @@
 //! position can drop (no entry gets past its key term), on a hit all of C's can (the key
 //! held). See `compile_emit`.
 //!
-//! What is classified: destination or source port (tcp/udp, one port, not inverted) and
-//! destination or source address with a prefix mask (/1../32, not inverted), targets ACCEPT
-//! and DROP; anything with a side effect (limit, LOG, jumps) ends a run.
+//! What is classified: destination or source port (tcp/udp, one port, not inverted), the
+//! protocol (`-p`, not inverted), destination or source address with a prefix mask (/1../32,
+//! not inverted), and the input or output interface (`-i`/`-o`, not inverted: an exact name
+//! or a `name+` wildcard, any mask that covers whole leading bytes); targets ACCEPT and DROP;
+//! anything with a side effect (limit, LOG, jumps) ends a run.
+//!
+//! Interfaces are prefixes of the device name's 16 bytes: x_tables compares
+//! `(dev->name ^ rule name) & mask` over all 16 bytes, and iptables' masks cover the name
+//! and its NUL (`eth0`: 5 bytes) or the name alone (`eth+`: 3 bytes), so a rule matches
+//! exactly the devices whose name starts with its masked bytes: an LPM trie keyed by the
+//! name, with the same first-match construction as addresses (bytes past the NUL, which a
+//! renamed device may carry, are past every prefix that could end there).
 
 use super::compile_rule::{Field, RuleInfo, Step, Term, Tgt};
 use alloc::collections::BTreeMap;
@@ -55,38 +64,54 @@ pub enum KeyField {
     Daddr,
     /// Source address with a prefix mask.
     Saddr,
+    /// The IP protocol (exact).
+    Proto,
+    /// The input device's name, with a prefix (whole bytes) mask.
+    Indev,
+    /// The output device's name, with a prefix (whole bytes) mask.
+    Outdev,
 }
 
 impl KeyField {
     /// Every key field, in the order runs are tried.
-    const ALL: [KeyField; 4] = [
+    const ALL: [KeyField; 7] = [
         KeyField::Dport,
         KeyField::Sport,
         KeyField::Daddr,
         KeyField::Saddr,
+        KeyField::Proto,
+        KeyField::Indev,
+        KeyField::Outdev,
     ];
 
-    /// The per-packet field the key is read from.
-    pub(crate) fn field(self) -> Field {
+    /// The per-packet u32 field the key is read from; `None` for the device names (16
+    /// bytes of their own in the fields area).
+    pub(crate) fn field(self) -> Option<Field> {
         match self {
-            KeyField::Dport => Field::Dport,
-            KeyField::Sport => Field::Sport,
-            KeyField::Daddr => Field::Daddr,
-            KeyField::Saddr => Field::Saddr,
+            KeyField::Dport => Some(Field::Dport),
+            KeyField::Sport => Some(Field::Sport),
+            KeyField::Daddr => Some(Field::Daddr),
+            KeyField::Saddr => Some(Field::Saddr),
+            KeyField::Proto => Some(Field::Proto),
+            KeyField::Indev | KeyField::Outdev => None,
         }
     }
 
     /// Whether the key is a prefix (LPM trie) rather than an exact value (hash).
     pub fn is_prefix(self) -> bool {
-        matches!(self, KeyField::Daddr | KeyField::Saddr)
+        matches!(
+            self,
+            KeyField::Daddr | KeyField::Saddr | KeyField::Indev | KeyField::Outdev
+        )
     }
 
-    /// Bytes of a map key: a u32 port (host order), or `{u32 prefixlen, u8 addr[4]}`.
+    /// Bytes of a map key: a u32 port or protocol (host order), `{u32 prefixlen, u8
+    /// addr[4]}`, or `{u32 prefixlen, u8 name[16]}`.
     pub fn key_size(self) -> u32 {
-        if self.is_prefix() {
-            8
-        } else {
-            4
+        match self {
+            KeyField::Dport | KeyField::Sport | KeyField::Proto => 4,
+            KeyField::Daddr | KeyField::Saddr => 8,
+            KeyField::Indev | KeyField::Outdev => 4 + NAME_LEN,
         }
     }
 
@@ -97,9 +122,15 @@ impl KeyField {
             KeyField::Sport => "sport",
             KeyField::Daddr => "daddr",
             KeyField::Saddr => "saddr",
+            KeyField::Proto => "proto",
+            KeyField::Indev => "indev",
+            KeyField::Outdev => "outdev",
         }
     }
 }
+
+/// Bytes of a device name (`IFNAMSIZ`).
+const NAME_LEN: u32 = 16;
 
 /// One key of a run: a port, or an address prefix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -113,6 +144,15 @@ pub enum Key {
         /// Prefix length, 1..=32.
         len: u8,
     },
+    /// An IP protocol.
+    Proto(u8),
+    /// A device name prefix: its first `len` bytes (the rest zero).
+    Name {
+        /// The name bytes.
+        bytes: [u8; 16],
+        /// Bytes compared, 1..=16.
+        len: u8,
+    },
 }
 
 impl Key {
@@ -121,11 +161,41 @@ impl Key {
     pub fn bytes(self) -> Vec<u8> {
         match self {
             Key::Port(p) => u32::from(p).to_ne_bytes().to_vec(),
+            Key::Proto(p) => u32::from(p).to_ne_bytes().to_vec(),
             Key::Prefix { addr, len } => {
                 let mut v = u32::from(len).to_ne_bytes().to_vec();
                 v.extend_from_slice(&addr.to_be_bytes());
                 v
             }
+            Key::Name { bytes, len } => {
+                let mut v = u32::from(len).saturating_mul(8).to_ne_bytes().to_vec();
+                v.extend_from_slice(&bytes);
+                v
+            }
+        }
+    }
+
+    /// The prefixes this one extends (shorter, same leading bits), shortest first; none for
+    /// exact keys.
+    fn ancestors(self) -> Vec<Key> {
+        match self {
+            Key::Prefix { addr, len } => (1..len)
+                .map(|l| Key::Prefix {
+                    addr: addr & prefix_mask(l),
+                    len: l,
+                })
+                .collect(),
+            Key::Name { bytes, len } => (1..len)
+                .map(|l| {
+                    let mut b = [0u8; 16];
+                    let n = usize::from(l);
+                    if let (Some(d), Some(s)) = (b.get_mut(..n), bytes.get(..n)) {
+                        d.copy_from_slice(s);
+                    }
+                    Key::Name { bytes: b, len: l }
+                })
+                .collect(),
+            Key::Port(_) | Key::Proto(_) => Vec::new(),
         }
     }
 }
@@ -187,6 +257,36 @@ pub(crate) struct Run {
 
 /// The key of term `t` for field `kf`, if `t` is a key term of that field.
 fn key_of(t: &Term, kf: KeyField) -> Option<Key> {
+    if let Term::Iface {
+        out,
+        name,
+        mask,
+        inv: false,
+    } = *t
+    {
+        if kf
+            != (if out {
+                KeyField::Outdev
+            } else {
+                KeyField::Indev
+            })
+        {
+            return None;
+        }
+        // Whole leading bytes under the mask, nothing after them.
+        let len = mask.iter().take_while(|b| **b == 0xFF).count();
+        if len == 0 || mask.iter().skip(len).any(|b| *b != 0) {
+            return None;
+        }
+        let mut bytes = [0u8; 16];
+        if let (Some(d), Some(s)) = (bytes.get_mut(..len), name.get(..len)) {
+            d.copy_from_slice(s);
+        }
+        return Some(Key::Name {
+            bytes,
+            len: u8::try_from(len).ok()?,
+        });
+    }
     let Term::Masked {
         f,
         mask,
@@ -196,8 +296,14 @@ fn key_of(t: &Term, kf: KeyField) -> Option<Key> {
     else {
         return None;
     };
-    if f != kf.field() {
+    if Some(f) != kf.field() {
         return None;
+    }
+    if kf == KeyField::Proto {
+        // The field is one byte: a value past it never matches (dead code, not a key).
+        return (mask == u32::MAX)
+            .then(|| u8::try_from(value).ok().map(Key::Proto))
+            .flatten();
     }
     if kf.is_prefix() {
         // The constants are the address bytes read in the machine's order.
@@ -322,16 +428,9 @@ pub(crate) fn elements(run: &Run) -> Vec<ClassifierElem> {
     }
     let mut out = Vec::with_capacity(first.len());
     for (&k, &own) in &first {
-        let Key::Prefix { addr, len } = k else {
-            continue;
-        };
         // Every prefix present that contains this one: its truncations.
         let mut best = own;
-        for l in 1..len {
-            let p = Key::Prefix {
-                addr: addr & prefix_mask(l),
-                len: l,
-            };
+        for p in k.ancestors() {
             if let Some(&d) = first.get(&p) {
                 if d.0 < best.0 {
                     best = d;
@@ -548,5 +647,160 @@ mod tests {
         .bytes();
         assert_eq!(b.get(..4).unwrap(), 16u32.to_ne_bytes());
         assert_eq!(b.get(4..).unwrap(), [10, 1, 0, 0]);
+    }
+
+    fn iface_rule(out: bool, name: &[u8], wildcard: bool, v: i32) -> RuleInfo {
+        let mut n = [0u8; 16];
+        n.get_mut(..name.len()).unwrap().copy_from_slice(name);
+        let mut mask = [0u8; 16];
+        // iptables: the name and its NUL, or the name alone for `name+`.
+        let covered = if wildcard { name.len() } else { name.len() + 1 };
+        mask.get_mut(..covered).unwrap().fill(0xFF);
+        RuleInfo {
+            steps: alloc::vec![Step::Term(Term::Iface {
+                out,
+                name: n,
+                mask,
+                inv: false,
+            })],
+            target: Tgt::Verdict(v),
+        }
+    }
+
+    /// The trie's answer for a device name: the element with the longest name prefix
+    /// the name starts with.
+    fn lpm_name(elems: &[ClassifierElem], dev: &[u8; 16]) -> Option<(u32, u32)> {
+        elems
+            .iter()
+            .filter_map(|e| match e.key {
+                Key::Name { bytes, len } => {
+                    let l = usize::from(len);
+                    (dev.get(..l) == bytes.get(..l)).then_some((len, e))
+                }
+                _ => None,
+            })
+            .max_by_key(|(len, _)| *len)
+            .map(|(_, e)| (e.entry, e.verdict))
+    }
+
+    /// Runs of `-i NAME` / `-i NAME+` rules (names from a small pool, so wildcards and
+    /// exact names overlap and repeat): for every device name tried, with junk after its
+    /// NUL as a renamed device may have, the trie's answer is the first rule whose masked
+    /// bytes equal the device's (`ifname_compare_aligned`).
+    #[test]
+    fn interface_names_give_first_match_under_longest_prefix_lookup() {
+        let pool: [&[u8]; 8] = [b"e", b"et", b"eth", b"eth0", b"eth1", b"eth10", b"lo", b"l"];
+        let mut rng = Rng(0x1234_5678_9abc_def1);
+        for _ in 0..300 {
+            let n = usize::try_from(rng.below(30)).unwrap() + 2;
+            let out = rng.below(2) == 1;
+            let rules: Vec<(&[u8], bool, i32)> = (0..n)
+                .map(|_| {
+                    let name = pool[usize::try_from(rng.below(8)).unwrap()];
+                    (
+                        name,
+                        rng.below(2) == 1,
+                        i32::try_from(rng.below(2)).unwrap(),
+                    )
+                })
+                .collect();
+            let infos: Vec<Option<RuleInfo>> = rules
+                .iter()
+                .map(|&(nm, w, v)| Some(iface_rule(out, nm, w, v)))
+                .collect();
+            let runs = find_runs(&infos, 2);
+            assert_eq!(runs.len(), 1);
+            let run = runs.first().unwrap();
+            assert_eq!((run.first, run.len), (0, n));
+            let want = if out {
+                KeyField::Outdev
+            } else {
+                KeyField::Indev
+            };
+            assert_eq!(run.key, want);
+            let elems = elements(run);
+            for dev in pool.iter().chain([&b"eth2"[..], b"x", b"eth01"].iter()) {
+                let mut d = [0u8; 16];
+                d.get_mut(..dev.len()).unwrap().copy_from_slice(dev);
+                // Junk after the NUL: never compared by any rule's mask.
+                if let Some(b) = d.get_mut(dev.len() + 1..) {
+                    b.fill(0x5A);
+                }
+                let brute = infos.iter().enumerate().find_map(|(i, r)| {
+                    let Some(Step::Term(Term::Iface { name, mask, .. })) =
+                        r.as_ref().unwrap().steps.first()
+                    else {
+                        return None;
+                    };
+                    let hit = (0..16).all(|k| (d[k] ^ name[k]) & mask[k] == 0);
+                    hit.then(|| {
+                        (
+                            u32::try_from(i).unwrap(),
+                            u32::try_from(rules[i].2).unwrap(),
+                        )
+                    })
+                });
+                assert_eq!(
+                    lpm_name(&elems, &d),
+                    brute,
+                    "device {dev:?}, rules {rules:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn interface_masks_that_are_not_whole_leading_bytes_are_not_keys() {
+        let mut r = iface_rule(false, b"eth0", false, 1);
+        if let Some(Step::Term(Term::Iface { mask, .. })) = r.steps.get_mut(0) {
+            mask[1] = 0x0F;
+        }
+        assert!(split(&r, KeyField::Indev).is_none());
+        let mut r = iface_rule(false, b"eth0", false, 1);
+        if let Some(Step::Term(Term::Iface { mask, .. })) = r.steps.get_mut(0) {
+            mask[9] = 0xFF;
+        }
+        assert!(split(&r, KeyField::Indev).is_none());
+        assert!(split(&iface_rule(true, b"eth0", false, 1), KeyField::Indev).is_none());
+        assert!(split(&iface_rule(true, b"eth0", false, 1), KeyField::Outdev).is_some());
+    }
+
+    #[test]
+    fn a_protocol_run_keeps_the_first_entry_of_each_protocol() {
+        let rule = |p: u32, v: i32| RuleInfo {
+            steps: alloc::vec![Step::Term(Term::Masked {
+                f: Field::Proto,
+                mask: u32::MAX,
+                value: p,
+                inv: false,
+            })],
+            target: Tgt::Verdict(v),
+        };
+        let infos: Vec<Option<RuleInfo>> = [(6, 1), (17, 0), (6, 0), (1, 1), (300, 1)]
+            .iter()
+            .map(|&(p, v)| Some(rule(p, v)))
+            .collect();
+        let runs = find_runs(&infos, 2);
+        let run = runs.first().unwrap();
+        // A protocol past one byte never matches: not a key, so it ends the run.
+        assert_eq!((run.first, run.len, run.key), (0, 4, KeyField::Proto));
+        assert_eq!(
+            elements(run)
+                .iter()
+                .map(|e| (e.key, e.entry, e.verdict))
+                .collect::<Vec<_>>(),
+            [
+                (Key::Proto(1), 3, 1),
+                (Key::Proto(6), 0, 1),
+                (Key::Proto(17), 1, 0)
+            ]
+        );
+        let b = Key::Name {
+            bytes: *b"eth0\0\0\0\0\0\0\0\0\0\0\0\0",
+            len: 5,
+        }
+        .bytes();
+        assert_eq!(b.get(..4).unwrap(), 40u32.to_ne_bytes());
+        assert_eq!(b.get(4..9).unwrap(), b"eth0\0");
     }
 }

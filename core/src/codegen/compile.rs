@@ -58,8 +58,8 @@
 //!   order), the kernel's `xt_limit_priv` state; shared by all hooks (the kernel has one state
 //!   per rule).
 //! * log: ring buffer of [`super::compile_log::LogEvent`]s.
-//! * classifiers: one hash map or LPM trie per run of entries that differ only in one port
-//!   or prefix ([`super::classify`]; the runs are found over the whole table, so every hook
+//! * classifiers: one hash map or LPM trie per run of entries that differ only in one port,
+//!   the protocol, an address prefix or an interface ([`super::classify`]; the runs are found over the whole table, so every hook
 //!   shares them), `{u32 entry, u32 verdict}` values, listed in
 //!   [`CompiledProgram::classifiers`] and filled by the loader.
 //!

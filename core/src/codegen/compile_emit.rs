@@ -110,6 +110,9 @@ const F_INDEV: i16 = FIELDS_U32 + 8;
 const F_OUTDEV: i16 = FIELDS_U32 + 24;
 /// Bytes of the fields area.
 const FIELDS_SIZE: i16 = FIELDS_U32 + 40;
+/// A device-name classifier's key (20 bytes), relative to the fields area: the main frame's
+/// L4 buffer, which only the prologue uses.
+const IFKEY: i16 = FIELDS_SIZE;
 /// Offset of the fields area from r10.
 const FIELDS: i16 = L4BUF - FIELDS_SIZE;
 /// LOG subprogram's dynptr.
@@ -1554,16 +1557,46 @@ impl<'a> Emitter<'a> {
     /// Store the packet's key for `key` at KEY and look it up in `map`: r0 = the value or
     /// NULL.
     fn lookup_key(&mut self, key: KeyField, map: MapKind) {
-        if key.is_prefix() {
-            // `struct bpf_lpm_trie_key_u8 { u32 prefixlen; u8 data[4]; }`, the address as
-            // loaded (network byte order).
-            self.b.store_imm(Size::W, Reg::R10, KEY, 32);
-            self.load_field(Reg::R1, key.field());
-            self.b
-                .store(Size::W, Reg::R10, KEY.saturating_add(4), Reg::R1);
-        } else {
-            self.load_field(Reg::R1, key.field());
-            self.b.store(Size::W, Reg::R10, KEY, Reg::R1);
+        match key.field() {
+            Some(f) if key.is_prefix() => {
+                // `struct bpf_lpm_trie_key_u8 { u32 prefixlen; u8 data[4]; }`, the address as
+                // loaded (network byte order).
+                self.b.store_imm(Size::W, Reg::R10, KEY, 32);
+                self.load_field(Reg::R1, f);
+                self.b
+                    .store(Size::W, Reg::R10, KEY.saturating_add(4), Reg::R1);
+            }
+            Some(f) => {
+                self.load_field(Reg::R1, f);
+                self.b.store(Size::W, Reg::R10, KEY, Reg::R1);
+            }
+            None => {
+                // `{ u32 prefixlen = 128; u8 name[16]; }` in the main frame's L4 buffer (dead
+                // once the prologue is done), reached through r6 from any frame; copied in
+                // words, as stack accesses must be aligned.
+                let name = if key == KeyField::Outdev {
+                    F_OUTDEV
+                } else {
+                    F_INDEV
+                };
+                self.b.store_imm(Size::W, Reg::R6, IFKEY, 128);
+                for at in [0i16, 4, 8, 12] {
+                    self.b
+                        .load(Size::W, Reg::R1, Reg::R6, name.saturating_add(at))
+                        .store(
+                            Size::W,
+                            Reg::R6,
+                            IFKEY.saturating_add(4).saturating_add(at),
+                            Reg::R1,
+                        );
+                }
+                self.ld_map(Reg::R1, map);
+                self.b
+                    .mov64(Reg::R2, Reg::R6)
+                    .add64(Reg::R2, i32::from(IFKEY))
+                    .call_helper(helper::MAP_LOOKUP_ELEM);
+                return;
+            }
         }
         self.ld_map(Reg::R1, map);
         self.b

@@ -569,7 +569,12 @@ fn classifier_map(c: &Classifier) -> Result<Map, BpfError> {
     let n = u32::try_from(c.elems.len().max(1))
         .map_err(|_| BpfError::Invalid("classifier too large".to_string()))?;
     let spec = if c.key.is_prefix() {
-        MapSpec::lpm_trie("bpfilter_lpm", 4, CLASSIFIER_VALUE_SIZE, n)
+        MapSpec::lpm_trie(
+            "bpfilter_lpm",
+            c.key.key_size().saturating_sub(4),
+            CLASSIFIER_VALUE_SIZE,
+            n,
+        )
     } else {
         MapSpec::hash("bpfilter_hash", c.key.key_size(), CLASSIFIER_VALUE_SIZE, n)
     };
