@@ -309,7 +309,7 @@ fn log_layout(btf: &Btf) -> Result<LogLayout, LoaderError> {
 
 /// A tuning knob from the environment (`BPFILTER_COLD_ABOVE`, `BPFILTER_HOT_ENTRIES`: when
 /// the cold-rule interpreter takes over, and how many entries stay inline before it).
-fn env_knob(name: &str) -> Option<usize> {
+pub(crate) fn env_knob(name: &str) -> Option<usize> {
     std::env::var(name).ok()?.trim().parse().ok()
 }
 

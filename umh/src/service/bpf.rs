@@ -249,8 +249,9 @@ impl BpfEnforcer {
 
 impl Enforcer for BpfEnforcer {
     fn hint_hot_entries(&mut self, entries: usize) {
-        // The environment's knob, when set, wins over the traffic's hint.
-        if std::env::var_os("BPFILTER_HOT_ENTRIES").is_none() {
+        // The environment's knob (as the loader reads it), when set, wins over the traffic's
+        // hint.
+        if loader::env_knob("BPFILTER_HOT_ENTRIES").is_none() {
             self.opts.compile.hot_entries = entries;
         }
     }

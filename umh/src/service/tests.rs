@@ -21,9 +21,14 @@ use bpfilter_core::uapi::{
 struct Recorder {
     applied: Vec<String>,
     fail_next: bool,
+    /// Every hot-prefix hint, in order.
+    hints: Vec<usize>,
 }
 
 impl Enforcer for Recorder {
+    fn hint_hot_entries(&mut self, entries: usize) {
+        self.hints.push(entries);
+    }
     fn supports(&self, _: Kind, name: &[u8], _: u8) -> bool {
         name != b"LOG"
     }
@@ -217,4 +222,64 @@ fn state_survives_save_and_load() {
         ours.get_entries(&req, req.len(), &enf).unwrap()
     );
     assert_eq!(back.tables().count(), 1);
+}
+
+/// The counters of the ruleset being replaced reach the enforcer as the hot prefix of the
+/// next one: INPUT with 3,000 rules whose entry 2,400 took traffic (a thousandth of the
+/// chain's packets or more) and whose later entries took a few stray packets; replaced by the
+/// same rules plus 10, the hint covers entry 2,400 and the 10 new ones.
+#[test]
+fn the_old_counters_set_the_hot_prefix_of_the_replacement() {
+    use bpfilter_core::ir::{Chain, ChainTarget, Rule, Ruleset};
+    use bpfilter_core::uapi::table_by_name;
+    let build = |n: usize| {
+        let mut rs = Ruleset::new(table_by_name(b"filter").unwrap());
+        let input: &mut Chain = rs
+            .chains
+            .iter_mut()
+            .find(|c| c.name.as_bytes() == b"INPUT")
+            .unwrap();
+        input.rules = (0..n)
+            .map(|i| {
+                let mut r = Rule::new(ChainTarget::Accept);
+                r.ip.src = std::net::Ipv4Addr::from(0x0a00_0000 + i as u32);
+                r.ip.smsk = std::net::Ipv4Addr::BROADCAST;
+                r
+            })
+            .collect();
+        rs.build().unwrap()
+    };
+    let mut ours = NsTables::new();
+    let mut enf = Recorder::default();
+    let first = build(3000);
+    let blob = first.to_replace(
+        ours.get_info(&info_req("filter"), 84)
+            .map_or(0, |i| u32::from_le_bytes(i[76..80].try_into().unwrap())),
+        0,
+    );
+    ours.set_replace(&blob, &mut enf).unwrap();
+    // Replacing the initial table, which took no traffic: the default prefix.
+    assert_eq!(enf.hints, [bpfilter_core::codegen::DEFAULT_HOT_ENTRIES]);
+    // INPUT's entries are 0..3000 (its policy 3000): entry 2400 takes 1000 packets of the
+    // chain's 100,000, entry 2900 takes 10 (below a thousandth).
+    let cur = first.entries.len();
+    let mut add = vec![0u8; 40 + 16 * cur];
+    add[..6].copy_from_slice(b"filter");
+    add[32..36].copy_from_slice(&(cur as u32).to_le_bytes());
+    for (i, p) in [
+        (0usize, 50_000u64),
+        (2400, 1000),
+        (2900, 10),
+        (3000, 48_990),
+    ] {
+        add[40 + 16 * i..48 + 16 * i].copy_from_slice(&p.to_le_bytes());
+    }
+    ours.add_counters(&add).unwrap();
+    let next = build(3010);
+    let blob = next.to_replace(cur as u32, 0);
+    ours.set_replace(&blob, &mut enf).unwrap();
+    assert_eq!(
+        enf.hints,
+        [bpfilter_core::codegen::DEFAULT_HOT_ENTRIES, 2401 + 10]
+    );
 }
