@@ -168,6 +168,46 @@ pub struct NfLayout {
     pub log: LogLayout,
 }
 
+impl NfLayout {
+    /// The offsets of the reference kernel (x86_64 Linux 6.18, this project's machines), for
+    /// compiling without a kernel: golden tests and fuzzing. Programs for a running kernel
+    /// take theirs from its BTF.
+    pub const REFERENCE: NfLayout = NfLayout {
+        state_in: 8,
+        state_out: 16,
+        dev_name: 280,
+        skb_len: 112,
+        skb_mark: 164,
+        skb_nfct: Some(104),
+        skb_pkt_type: Some(BitField {
+            byte: 128,
+            shift: 0,
+            bits: 3,
+        }),
+        log: LogLayout {
+            skb_dev: 16,
+            skb_head: 192,
+            skb_mac_header: 182,
+            skb_network_header: 180,
+            skb_vlan_proto: 152,
+            skb_vlan_tci: 154,
+            dev_type: 536,
+            dev_hard_header_len: 180,
+            uid: Some(UidLayout {
+                state_net: 32,
+                skb_sk: 24,
+                sk_state: 18,
+                sk_net: 48,
+                sk_socket: 288,
+                socket_file: 16,
+                file_cred: 48,
+                cred_fsuid: 32,
+                cred_fsgid: 36,
+            }),
+        },
+    };
+}
+
 /// Offsets the LOG subprogram reads: the MAC header (through `skb->dev`) and, for
 /// `--log-uid`, the owning socket's credentials.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //! (made-up kfunc ids and struct offsets, so that the output does not depend on a kernel).
 #![allow(dead_code, reason = "each test file uses its own subset")]
 
-use bpfilter_core::codegen::{BitField, CompileOptions, DirectRead, Kfuncs, NfLayout};
+use bpfilter_core::codegen::{CompileOptions, DirectRead, Kfuncs, NfLayout};
 use bpfilter_core::ext::matches::{Limit, MatchValue, Tcp, Udp};
 use bpfilter_core::ext::targets::log::Log;
 use bpfilter_core::ext::targets::TargetValue;
@@ -18,40 +18,7 @@ pub fn opts() -> CompileOptions {
             dynptr_from_skb: 1001,
             dynptr_slice: 1002,
         },
-        layout: NfLayout {
-            state_in: 8,
-            state_out: 16,
-            dev_name: 280,
-            skb_len: 112,
-            skb_mark: 164,
-            skb_nfct: Some(104),
-            skb_pkt_type: Some(BitField {
-                byte: 128,
-                shift: 0,
-                bits: 3,
-            }),
-            log: bpfilter_core::codegen::LogLayout {
-                skb_dev: 16,
-                skb_head: 192,
-                skb_mac_header: 182,
-                skb_network_header: 180,
-                skb_vlan_proto: 152,
-                skb_vlan_tci: 154,
-                dev_type: 536,
-                dev_hard_header_len: 180,
-                uid: Some(bpfilter_core::codegen::UidLayout {
-                    state_net: 32,
-                    skb_sk: 24,
-                    sk_state: 18,
-                    sk_net: 48,
-                    sk_socket: 288,
-                    socket_file: 16,
-                    file_cred: 48,
-                    cred_fsuid: 32,
-                    cred_fsgid: 36,
-                }),
-            },
-        },
+        layout: NfLayout::REFERENCE,
         direct: Some(DirectRead {
             rdonly_cast: 1003,
             skb_data: 200,
