@@ -489,6 +489,10 @@ impl<'a> Emitter<'a> {
                 _ => None,
             }
         }
+        // The shifts below place header bytes in a little-endian load.
+        if cfg!(target_endian = "big") {
+            return Ok(false);
+        }
         let mut tests: Vec<DirectTest> = Vec::new();
         let (mut word, mut dst) = (false, false);
         for p in prefixes {
