@@ -235,7 +235,8 @@ fn bpfilter_bin() -> Result<std::path::PathBuf, BenchError> {
         Ok(p)
     } else {
         Err(BenchError(format!(
-            "{} not found: build it with `cargo build --release -p bpfilter-umh` or set BPFILTER",
+            "{} not found: run the benchmark with scripts/bench.sh (which builds it), build it \
+             with `cargo build --release -p bpfilter-umh`, or set BPFILTER",
             p.display()
         )))
     }

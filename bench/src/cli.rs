@@ -15,7 +15,10 @@ pub const HELP: &str = "\
 bpfilter-bench: per-packet cost of iptables-legacy, nftables and bpfilter on the same rules
 
 USAGE
-    cargo run --release -p bpfilter-bench -- [OPTIONS]        (as root)
+    scripts/bench.sh [OPTIONS]                                (as root, from the repository:
+                                                               installs iptables and nftables
+                                                               if missing, builds, runs)
+    cargo run --release -p bpfilter-bench -- [OPTIONS]        (as root, bpfilter built)
 
 OPTIONS
     --quick             reduced matrix: rule counts up to 1,000, 3 rounds (under two minutes)
