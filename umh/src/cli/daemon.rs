@@ -25,7 +25,8 @@ Logs go to stderr, one event per line, journald-friendly: a syslog priority pref
   <6>level=info msg=\"replaced table\" ns=4099 pid=5120 table=filter entries=6
 
 SIGTERM/SIGINT: stop accepting, remove the socket, serve connected clients a few seconds more,
-then exit 0. Rules stay enforced while no daemon runs (programs, links and counters are pinned);
+then exit 0; a client's command still running then is served on by its `bpfilter exec` (as
+after a crash of the daemon: exec takes over with the daemon's directories). Rules stay enforced while no daemon runs (programs, links and counters are pinned);
 the next daemon, or `bpfilter exec --no-daemon`, picks the tables up again.
 
 OPTIONS:

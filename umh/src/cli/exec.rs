@@ -28,8 +28,12 @@ counters are pinned, so the rules stay in force after CMD exits; the next `bpfil
 the same namespace picks the tables up again.
 
 Who answers: if `bpfilter daemon` accepts a connection on --socket, CMD's calls are handed to
-it and this process only waits for CMD (exiting with its status); otherwise they are served
-here, in-process, as the daemon would (same tables, same pins, same locks). -v says which.
+it and this process waits for CMD (exiting with its status); otherwise they are served here,
+in-process, as the daemon would (same tables, same pins, same locks). -v says which. If the
+daemon goes away while CMD runs (killed, restarted, stopped), this process takes over with the
+daemon's state and pin directories: a call the daemon had in flight is served again (open,
+getsockopt) or fails with EAGAIN (a setsockopt the daemon may have applied); the rest of CMD
+is served here.
 
 OPTIONS:
   --socket PATH     the daemon's socket (default /run/bpfilter/bpfilter.sock)
@@ -153,11 +157,11 @@ pub fn main(args: Vec<String>) -> ExitCode {
         }
     };
     if let Some(conn) = conn {
-        match daemon::hand_off(conn.as_fd(), spawned.listener().as_fd(), verbosity) {
-            Ok(()) => {
+        match daemon::hand_off(conn, spawned.listener().as_fd(), verbosity) {
+            Ok(mut session) => {
                 note(verbosity, "served by the daemon", &format!("at {sock}"));
-                return match spawned.wait() {
-                    Ok(status) => exit_code(status),
+                return match spawned.wait_or_take_over(&mut session) {
+                    Ok(out) => exit_code(out.status),
                     Err(e) => {
                         eprintln!("bpfilter exec: {e}");
                         ExitCode::from(2)

@@ -7,14 +7,14 @@
 
 use std::ffi::OsString;
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, Instant};
 
 use super::{service, SockoptHandler, Stats};
 use crate::sys::procmem;
-use crate::sys::seccomp::{self, Listener, Wake};
+use crate::sys::seccomp::{self, Listener, Notif, Response, Wake, NR_SETSOCKOPT};
 use crate::sys::unix;
 
 /// How long to keep serving after a timeout killed the command's process group.
@@ -140,22 +140,52 @@ impl Spawned {
             listener,
             timeout,
         } = self;
-        let served = serve_until_gone(&mut child, Some((&listener, &mut handler)), timeout);
-        finish(&mut child, timeout, served)
+        let mut clock = Clock::new(timeout);
+        let mut stats = Stats::default();
+        let served = serve_until_gone(
+            &mut child,
+            Some((&listener, &mut handler)),
+            None,
+            &mut clock,
+            &mut stats,
+        );
+        finish(&mut child, &clock, served.map(|u| (u, stats)))
     }
 
-    /// Someone else serves the calls now (the listener was handed over): close this copy and
-    /// wait for the command itself to exit (descendants it leaves behind are the server's
-    /// business). The timeout applies as in [`Spawned::serve`].
-    pub fn wait(self) -> io::Result<ExitStatus> {
+    /// Someone else serves the calls now (the listener was handed over to `remote`): wait for
+    /// the command itself to exit (descendants it leaves behind are the server's business),
+    /// keeping this copy of the listener. If the server goes away while the command still
+    /// runs, take over: settle the call it had in flight ([`Rescue`]), then serve the listener
+    /// here with [`Remote::take_over`]'s handler until no filtered task is left, as
+    /// [`Spawned::serve`] does. The timeout applies as there.
+    pub fn wait_or_take_over(self, remote: &mut dyn Remote) -> io::Result<Outcome> {
         let Spawned {
             mut child,
             listener,
             timeout,
         } = self;
-        drop(listener);
-        let served = serve_until_gone(&mut child, None, timeout);
-        Ok(finish(&mut child, timeout, served)?.status)
+        let mut clock = Clock::new(timeout);
+        let mut stats = Stats::default();
+        let mut served =
+            serve_until_gone(&mut child, None, Some(&mut *remote), &mut clock, &mut stats);
+        if let Ok(Until::ServerGone) = served {
+            served = match remote.take_over() {
+                Ok(mut handler) => {
+                    let what = rescue(&listener, &mut *handler, remote.in_flight(), &mut stats);
+                    remote.rescued(&what);
+                    let h: &mut dyn SockoptHandler = &mut *handler;
+                    serve_until_gone(&mut child, Some((&listener, h)), None, &mut clock, &mut stats)
+                }
+                Err(e) => {
+                    // Nobody can serve: closing the last listener makes every trapped call
+                    // (a pending one included) fail with ENOSYS rather than wait forever.
+                    drop(listener);
+                    remote.gave_up(&e);
+                    serve_until_gone(&mut child, None, None, &mut clock, &mut stats)
+                }
+            };
+        }
+        finish(&mut child, &clock, served.map(|u| (u, stats)))
     }
 
     /// Kill the command (nobody will serve it) and reap it.
@@ -167,41 +197,142 @@ impl Spawned {
 
 fn finish(
     child: &mut Child,
-    timeout: Option<Duration>,
-    served: io::Result<(ExitStatus, Stats, bool)>,
+    clock: &Clock,
+    served: io::Result<(Until, Stats)>,
 ) -> io::Result<Outcome> {
+    let served = served.and_then(|(until, stats)| match until {
+        Until::Exited(status) => Ok((status, stats)),
+        Until::ServerGone => Err(io::Error::other("the server went away")),
+    });
     if served.is_err() {
         // Never leave a command behind that nobody answers.
         let _ = child.kill();
         let _ = child.wait();
     }
-    let (status, stats, killed) = served?;
-    if killed {
+    let (status, stats) = served?;
+    if clock.killed {
         return Err(io::Error::new(
             io::ErrorKind::TimedOut,
-            format!("command killed after {timeout:?}: {status}"),
+            format!("command killed after {:?}: {status}", clock.timeout),
         ));
     }
     Ok(Outcome { status, stats })
 }
 
+/// The server a listener was handed to (the daemon), as the command's side sees it: a
+/// connection on which the server announces each call before it answers it, and which hangs
+/// up when the server goes away.
+pub trait Remote {
+    /// The connection: readable when a message is there or the server hung up.
+    fn conn(&self) -> BorrowedFd<'_>;
+    /// Read one message (the connection polled readable); `Ok(false)`: the server is gone.
+    fn read(&mut self) -> io::Result<bool>;
+    /// The call the server announced last: received, perhaps not answered.
+    fn in_flight(&self) -> Option<Notif>;
+    /// The server is gone while the command runs: the handler to serve with from now on.
+    fn take_over(&mut self) -> io::Result<Box<dyn SockoptHandler>>;
+    /// Told what became of the call the server had in flight.
+    fn rescued(&mut self, what: &Rescue);
+    /// Told that the takeover failed (the command's further calls fail with ENOSYS).
+    fn gave_up(&mut self, why: &io::Error);
+}
+
+/// What a takeover did with the call the departed server had received but not answered. A
+/// server answers one call at a time, so there is at most one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rescue {
+    /// None was pending.
+    Nothing,
+    /// The announced call was still pending, an open or a getsockopt (idempotent): served
+    /// again here, as if just received.
+    Served(Notif),
+    /// The announced call was still pending and a setsockopt, which the server may or may not
+    /// have applied: answered EAGAIN, never applied twice.
+    Refused(Notif),
+    /// A call the server received after its last announcement (it died in between, so never
+    /// served it) was found pending by its id: answered EAGAIN, its content being unknown.
+    Unannounced(u64),
+}
+
+/// How far past the last announced id [`rescue`] looks for a call the server received but did
+/// not announce. Ids are consecutive per filter; only calls whose task was killed before
+/// anyone received them leave gaps.
+const PROBE_IDS: u64 = 256;
+
+/// Settle the departed server's call in flight (see [`Rescue`]); the listener's other calls
+/// are still queued for whoever receives next.
+fn rescue(
+    listener: &Listener,
+    handler: &mut dyn SockoptHandler,
+    in_flight: Option<Notif>,
+    stats: &mut Stats,
+) -> Rescue {
+    let Some(n) = in_flight else {
+        return Rescue::Nothing;
+    };
+    if listener.id_valid(n.id) {
+        if n.nr == NR_SETSOCKOPT {
+            let _ = listener.respond(n.id, Response::Errno(libc::EAGAIN));
+            return Rescue::Refused(n);
+        }
+        if let Some(r) = service::serve(listener, handler, &n) {
+            stats.record(r);
+        }
+        return Rescue::Served(n);
+    }
+    // Answered: the server may have received the next call and died before announcing it.
+    // ID_VALID is true only for a received, unanswered call, and nobody else receives now.
+    for k in 1..=PROBE_IDS {
+        let id = n.id.wrapping_add(k);
+        if listener.id_valid(id) {
+            let _ = listener.respond(id, Response::Errno(libc::EAGAIN));
+            return Rescue::Unannounced(id);
+        }
+    }
+    Rescue::Nothing
+}
+
+/// The timeout's state, kept across a takeover.
+struct Clock {
+    timeout: Option<Duration>,
+    deadline: Option<Instant>,
+    killed: bool,
+}
+
+impl Clock {
+    fn new(timeout: Option<Duration>) -> Clock {
+        Clock {
+            timeout,
+            deadline: timeout.map(|t| Instant::now() + t),
+            killed: false,
+        }
+    }
+}
+
+/// How [`serve_until_gone`] ended.
+enum Until {
+    /// The child exited with this status (and, when served here, no filtered task is left).
+    Exited(ExitStatus),
+    /// The remote server went away while the child still runs.
+    ServerGone,
+}
+
 /// The service loop: answer notifications until the listener hangs up (no filtered task is
-/// left). Without a listener (it was handed over), just wait for the child. Returns the
-/// child's status, the statistics, and whether the timeout killed it.
+/// left). Without a listener (it was handed over), just wait for the child — or, with a
+/// `remote`, until that server goes away.
 fn serve_until_gone(
     child: &mut Child,
     mut serving: Option<(&Listener, &mut dyn SockoptHandler)>,
-    timeout: Option<Duration>,
-) -> io::Result<(ExitStatus, Stats, bool)> {
+    mut remote: Option<&mut dyn Remote>,
+    clock: &mut Clock,
+    stats: &mut Stats,
+) -> io::Result<Until> {
     // An unreaped child's pid cannot be reused, so this pidfd is the child's.
     let child_pidfd = procmem::pidfd_open(child.id())?;
-    let mut stats = Stats::default();
     let mut status: Option<ExitStatus> = None;
-    let mut deadline = timeout.map(|t| Instant::now() + t);
-    let mut killed = false;
 
     loop {
-        let slice = match deadline {
+        let slice = match clock.deadline {
             Some(d) => d.saturating_duration_since(Instant::now()),
             None => POLL_SLICE,
         };
@@ -210,9 +341,18 @@ fn serve_until_gone(
         } else {
             None
         };
-        let wake = match &serving {
-            Some((listener, _)) => listener.wait(extra, slice)?,
-            None => Wake {
+        let wake = match (&serving, &remote) {
+            (Some((listener, _)), _) => listener.wait(extra, slice)?,
+            (None, Some(r)) => {
+                let ready = unix::poll_readable(&[child_pidfd.as_fd(), r.conn()], Some(slice))?;
+                Wake {
+                    extra: ready.first().copied().unwrap_or(false),
+                    // The server spoke or went away (not the listener: it stays ours).
+                    notif: ready.get(1).copied().unwrap_or(false),
+                    hangup: false,
+                }
+            }
+            (None, None) => Wake {
                 extra: unix::poll_readable(&[child_pidfd.as_fd()], Some(slice))?
                     .first()
                     .copied()
@@ -220,6 +360,9 @@ fn serve_until_gone(
                 ..Wake::default()
             },
         };
+        if wake.extra && status.is_none() {
+            status = child.try_wait()?;
+        }
         if wake.notif {
             if let Some((listener, handler)) = &mut serving {
                 match listener.recv() {
@@ -232,26 +375,29 @@ fn serve_until_gone(
                     Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::EINTR)) => {}
                     Err(e) => return Err(e),
                 }
+                continue;
             }
-            continue;
-        }
-        if wake.extra && status.is_none() {
-            status = child.try_wait()?;
+            if let Some(r) = &mut remote {
+                // A child that exited meanwhile ends the wait as usual, whatever the server.
+                if !r.read()? && status.is_none() {
+                    return Ok(Until::ServerGone);
+                }
+            }
         }
         // Served here: until no filtered task is left. Handed over: until the child is gone.
         if wake.hangup || (serving.is_none() && status.is_some()) {
             break;
         }
-        if let Some(d) = deadline {
+        if let Some(d) = clock.deadline {
             if Instant::now() >= d {
-                if killed {
+                if clock.killed {
                     break;
                 }
                 // The command runs in its own process group (pgid = its pid).
                 let _ = procmem::signal_process_group(child.id(), libc::SIGKILL);
                 let _ = child.kill();
-                killed = true;
-                deadline = Some(Instant::now() + KILL_GRACE);
+                clock.killed = true;
+                clock.deadline = Some(Instant::now() + KILL_GRACE);
             }
         }
     }
@@ -260,7 +406,7 @@ fn serve_until_gone(
         // The listener hung up, so the child has exited; only the reaping is left.
         None => child.wait()?,
     };
-    Ok((status, stats, killed))
+    Ok(Until::Exited(status))
 }
 
 /// Run `cmd` under the filter, answering its IPT_SO_* calls with `handler`, until it and all its
@@ -281,13 +427,16 @@ pub enum Ended {
 /// How often [`serve_listener`] asks `stop` while no call arrives.
 const STOP_POLL: Duration = Duration::from_millis(200);
 
-/// Serve a listener someone handed over (the daemon's side of [`Spawned::wait`]): answer its
-/// calls with `handler` until no task uses the filter any more, or until `stop` returns true
-/// (asked between calls, so a call in progress always finishes).
+/// Serve a listener someone handed over (the daemon's side of [`Spawned::wait_or_take_over`]):
+/// answer its calls with `handler` until no task uses the filter any more, or until `stop`
+/// returns true (asked between calls, so a call in progress always finishes). `announce` sees
+/// each call after it is received and before it is served; the calls are served one at a
+/// time, so at most one is ever received and unanswered.
 pub fn serve_listener(
     listener: &Listener,
     handler: &mut dyn SockoptHandler,
     stop: &mut dyn FnMut() -> bool,
+    announce: &mut dyn FnMut(&Notif),
 ) -> io::Result<(Stats, Ended)> {
     let mut stats = Stats::default();
     loop {
@@ -298,6 +447,7 @@ pub fn serve_listener(
         if wake.notif {
             match listener.recv() {
                 Ok(n) => {
+                    announce(&n);
                     if let Some(r) = service::serve(listener, handler, &n) {
                         stats.record(r);
                     }

@@ -51,7 +51,7 @@ use std::io;
 use std::os::fd::{BorrowedFd, OwnedFd};
 use std::time::Duration;
 
-pub use exec::{exec, serve_listener, Ended, Exec, Outcome, Spawned};
+pub use exec::{exec, serve_listener, Ended, Exec, Outcome, Remote, Rescue, Spawned};
 pub use passthrough::{KernelContinue, PassThrough};
 
 /// Largest `optlen` the service copies in; larger requests are answered ENOMEM.
