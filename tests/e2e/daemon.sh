@@ -3,10 +3,12 @@
 # pins in temporary places:
 #  1. the seed example through `bpfilter exec --daemon` (served by the daemon, not in-process);
 #  2. a non-root peer is refused (SO_PEERCRED), with a warning in the daemon's log;
-#  3. `kill -9` of the daemon during a stream of replaces, ROUNDS times: right after the kill
-#     the DROP rule still holds (never unfiltered), a restarted daemon lists the rule, with its
-#     counters, from pins it has repaired; and a second `kill -9` (idle) loses no count;
-#  4. SIGTERM: the socket goes at once, a connected client is still served, exit 0.
+#  3. `kill -9` of the daemon during a stream of replaces, ROUNDS times: the stream's exec takes
+#     over and the stream ends cleanly (exit 0); the DROP rule still holds (never unfiltered),
+#     a restarted daemon lists the rule, with its counters, from pins that are whole (repaired
+#     by exec's takeover or by the daemon); and a second `kill -9` (idle) loses no count;
+#  4. SIGTERM: the socket goes at once, a connected client is still served, exit 0; a client
+#     whose call comes after the drain is served by its exec (takeover).
 #   tests/e2e/daemon.sh BPFILTER_BINARY [ROUNDS]
 set -euo pipefail
 BPF=${1:?usage: $0 BPFILTER_BINARY [ROUNDS]}
@@ -156,14 +158,18 @@ for round in $(seq 1 "$ROUNDS"); do
     for i in $(seq 1 40); do
       iptables-legacy -w -A INPUT -s 10.200.0.$i -p udp --dport 9 -j DROP 2>/dev/null || exit 0
       iptables-legacy -w -D INPUT -s 10.200.0.$i -p udp --dport 9 -j DROP 2>/dev/null || exit 0
-    done' &
+    done' 2>"$state/stream" &
   spid=$!
   sleep "0.$(( 3 + RANDOM % 7 ))$(( RANDOM % 10 ))"
   stop_daemon
-  # With no listener left, the stream's next trapped call fails (ENOSYS) and it stops.
-  for _ in $(seq 100); do kill -0 $spid 2>/dev/null || break; sleep 0.1; done
-  kill -0 $spid 2>/dev/null && fail "round $round: the client did not stop after the daemon died"
-  wait $spid 2>/dev/null || true
+  # exec takes over: the stream goes on in-process (a replace the kill cut short fails with
+  # EAGAIN, and the stream stops there) and ends cleanly.
+  for _ in $(seq 300); do kill -0 $spid 2>/dev/null || break; sleep 0.1; done
+  kill -0 $spid 2>/dev/null && fail "round $round: the client did not end after the daemon died"
+  rc=0; wait $spid || rc=$?
+  [ "$rc" = 0 ] || fail "round $round: the client exited $rc after the daemon died: $(cat "$state/stream")"
+  grep -q 'msg="the daemon went away; serving in-process"' "$state/stream" \
+    || fail "round $round: no takeover: $(cat "$state/stream")"
   after_kill=$(probe)
   [ "$after_kill" = 24 ] || fail "round $round: after the kill '$after_kill' arrive (the DROP on 23 must hold, 24 pass)"
   start_daemon
@@ -191,6 +197,8 @@ echo "== SIGTERM: a connected client is still served, new ones find no daemon, e
 start_daemon
 # Its call comes after the SIGTERM, within the daemon's drain time.
 bx sh -c 'sleep 1; iptables-legacy -S INPUT' > "$state/late" 2>&1 & late=$!
+# Its call comes after the drain: the daemon is gone by then, its exec serves it.
+bx sh -c 'sleep 4.5; iptables-legacy -S INPUT' > "$state/later" 2>&1 & later=$!
 sleep 0.4
 kill -TERM "$dpid"
 sleep 0.2
@@ -199,6 +207,10 @@ out=$(bx true 2>&1) && fail "a new client was accepted after SIGTERM"
 grep -q "cannot reach the daemon" <<<"$out" || fail "new client after SIGTERM: $out"
 wait $late || fail "the connected client failed after SIGTERM: $(cat "$state/late")"
 grep -q -- "--dport 23 -j DROP" "$state/late" || fail "the connected client's listing: $(cat "$state/late")"
+wait $later || fail "the client whose call came after the drain failed: $(cat "$state/later")"
+grep -q -- "--dport 23 -j DROP" "$state/later" || fail "the later client's listing: $(cat "$state/later")"
+grep -q 'msg="the daemon went away; serving in-process"' "$state/later" \
+  || fail "the later client was not taken over: $(cat "$state/later")"
 rc=0; wait "$dpid" || rc=$?; dpid=
 [ "$rc" = 0 ] || fail "daemon exit status $rc after SIGTERM"
 grep -q '^<6>level=info msg=stopping signal=SIGTERM' "$dlog" || fail "no stop in the log"

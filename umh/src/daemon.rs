@@ -57,9 +57,9 @@
 //!
 //! Logs: [`crate::journal`] lines on stderr (`<N>level=... msg=... key=value`).
 
-use crate::intercept::{serve_listener, Remote, Rescue, SockoptHandler};
 #[cfg(doc)]
 use crate::intercept::Spawned;
+use crate::intercept::{serve_listener, Remote, Rescue, SockoptHandler};
 use crate::journal::{log, Dbg, Level};
 use crate::service::setup::{bpf_service, ensure_bpffs, Paths};
 use crate::sys::seccomp::{Listener, Notif, NR_GETSOCKOPT, NR_SETSOCKOPT};
@@ -190,7 +190,9 @@ pub fn decode_reply(b: &[u8]) -> Result<Result<Paths, String>, String> {
     }
     let version = u16::from_le_bytes([*v0, *v1]);
     if version != VERSION {
-        return Err(format!("unsupported protocol version {version} in the reply"));
+        return Err(format!(
+            "unsupported protocol version {version} in the reply"
+        ));
     }
     let mut dir = || {
         let (len, rest) = body.split_first_chunk::<2>()?;
@@ -904,7 +906,10 @@ mod tests {
             state: "/run/bpfilter-test/state".into(),
             pins: "/sys/fs/bpf/bpfilter-test".into(),
         };
-        assert_eq!(decode_reply(&encode_reply(Ok(&paths))), Ok(Ok(paths.clone())));
+        assert_eq!(
+            decode_reply(&encode_reply(Ok(&paths))),
+            Ok(Ok(paths.clone()))
+        );
         // A reply of another version, or directories that do not parse, are not an accept.
         let mut old = encode_reply(Ok(&paths));
         old[4] = 1;

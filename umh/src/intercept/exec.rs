@@ -166,15 +166,26 @@ impl Spawned {
         } = self;
         let mut clock = Clock::new(timeout);
         let mut stats = Stats::default();
-        let mut served =
-            serve_until_gone(&mut child, None, Some(&mut *remote), &mut clock, &mut stats);
+        let mut served = serve_until_gone(
+            &mut child,
+            None,
+            Some((&listener, &mut *remote)),
+            &mut clock,
+            &mut stats,
+        );
         if let Ok(Until::ServerGone) = served {
             served = match remote.take_over() {
                 Ok(mut handler) => {
                     let what = rescue(&listener, &mut *handler, remote.in_flight(), &mut stats);
                     remote.rescued(&what);
                     let h: &mut dyn SockoptHandler = &mut *handler;
-                    serve_until_gone(&mut child, Some((&listener, h)), None, &mut clock, &mut stats)
+                    serve_until_gone(
+                        &mut child,
+                        Some((&listener, h)),
+                        None,
+                        &mut clock,
+                        &mut stats,
+                    )
                 }
                 Err(e) => {
                     // Nobody can serve: closing the last listener makes every trapped call
@@ -323,7 +334,7 @@ enum Until {
 fn serve_until_gone(
     child: &mut Child,
     mut serving: Option<(&Listener, &mut dyn SockoptHandler)>,
-    mut remote: Option<&mut dyn Remote>,
+    mut remote: Option<(&Listener, &mut dyn Remote)>,
     clock: &mut Clock,
     stats: &mut Stats,
 ) -> io::Result<Until> {
@@ -343,7 +354,7 @@ fn serve_until_gone(
         };
         let wake = match (&serving, &remote) {
             (Some((listener, _)), _) => listener.wait(extra, slice)?,
-            (None, Some(r)) => {
+            (None, Some((_, r))) => {
                 let ready = unix::poll_readable(&[child_pidfd.as_fd(), r.conn()], Some(slice))?;
                 Wake {
                     extra: ready.first().copied().unwrap_or(false),
@@ -377,10 +388,16 @@ fn serve_until_gone(
                 }
                 continue;
             }
-            if let Some(r) = &mut remote {
+            if let Some((listener, r)) = &mut remote {
                 // A child that exited meanwhile ends the wait as usual, whatever the server.
                 if !r.read()? && status.is_none() {
-                    return Ok(Until::ServerGone);
+                    // No filtered task left (the child has exited, not reaped yet): the server
+                    // finished its work. Otherwise it went away in the middle.
+                    if listener.wait(None, Duration::ZERO)?.hangup {
+                        remote = None;
+                    } else {
+                        return Ok(Until::ServerGone);
+                    }
                 }
             }
         }
