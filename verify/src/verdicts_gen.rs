@@ -686,14 +686,7 @@ impl G<'_> {
         if key >= 4 {
             return self.protocol_or_interface_run(key);
         }
-        let n = 16 + self.below(48);
-        // Half the runs have a bare common part, so that many packets get to the lookup.
-        let bare = self.p(1, 2);
-        let mut ip = if bare {
-            IpMatch::default()
-        } else {
-            self.ip_part()
-        };
+        let (n, bare, mut ip) = self.run_common();
         let mut matches = Vec::new();
         // A few distinct keys, fewer than rules: duplicates.
         let distinct = 2 + self.below(n);
@@ -845,17 +838,24 @@ impl G<'_> {
         out
     }
 
-    /// A run of 16 to 63 rules that differ only in the protocol (`kind` 4), the input
-    /// interface (5) or the output interface (6), exact names and `name+` wildcards that
-    /// overlap, over a random common part (without protocol matches for a protocol run).
-    fn protocol_or_interface_run(&mut self, kind: usize) -> Vec<Rule<ChainTarget>> {
+    /// A classifier run's length (16 to 63) and common IPv4 part: bare half the time, so
+    /// that many packets get to the lookup, else random.
+    fn run_common(&mut self) -> (usize, bool, IpMatch) {
         let n = 16 + self.below(48);
         let bare = self.p(1, 2);
-        let mut ip = if bare {
+        let ip = if bare {
             IpMatch::default()
         } else {
             self.ip_part()
         };
+        (n, bare, ip)
+    }
+
+    /// A run of 16 to 63 rules that differ only in the protocol (`kind` 4), the input
+    /// interface (5) or the output interface (6), exact names and `name+` wildcards that
+    /// overlap, over a random common part (without protocol matches for a protocol run).
+    fn protocol_or_interface_run(&mut self, kind: usize) -> Vec<Rule<ChainTarget>> {
+        let (n, bare, mut ip) = self.run_common();
         let mut matches = Vec::new();
         if kind == 4 {
             ip.proto = 0;
