@@ -118,7 +118,8 @@ fn chain_plan() {
     let p = compile(&t, IN, &opts()).expect("compiles");
     assert_eq!(p.stats.subprograms, 1, "{:?}", p.stats);
     assert_eq!(p.stats.inlined_calls, 1, "{:?}", p.stats);
-    assert_eq!(p.stats.frames, 2);
+    // The entry screen (every INPUT rule starts with `-p udp`), the rules, `shared`.
+    assert_eq!(p.stats.frames, 3);
     // Reachable: INPUT's rules and policy, both chains' rules and RETURN tails; not the
     // FORWARD and OUTPUT policies, the two ERROR heads and the end marker.
     assert_eq!(

@@ -358,7 +358,9 @@ pub struct CompileStats {
     /// Cold mode: instructions of the cold code.
     pub cold_insns: usize,
     /// Whether packets that no entry can match on its leading IPv4-header conditions are
-    /// decided before the rest of the prologue, and how.
+    /// decided before the rest of the prologue, and how ([`Prescreen::Direct`]: in the
+    /// program's entry function, which calls the rules as a subprogram; not counted in
+    /// [`CompileStats::subprograms`], counted in [`CompileStats::frames`]).
     pub prescreen: Option<Prescreen>,
 }
 
@@ -367,7 +369,8 @@ pub struct CompileStats {
 /// read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Prescreen {
-    /// Before the prologue, on the IPv4 header read in place: one mask-and-compare per test.
+    /// In the program's entry function, on the IPv4 header read in place: one
+    /// mask-and-compare per test; the prologue and the rules are a subprogram it calls.
     Direct {
         /// Distinct tests (entries with equal conditions share one).
         tests: usize,
@@ -1161,7 +1164,11 @@ pub fn compile(
         dead_entries: dead,
         subprograms: out.subprograms,
         inlined_calls: out.inlined_calls,
-        frames: plan.frames,
+        // The entry screen's function calls the rules: one frame more.
+        frames: match out.prescreen {
+            Some(Prescreen::Direct { .. }) => plan.frames.saturating_add(1),
+            _ => plan.frames,
+        },
         main_stack: out.main_stack,
         inlined_for_depth: plan.inlined_for_depth,
         tracks_depth: plan.track_depth,

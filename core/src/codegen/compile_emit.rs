@@ -1,5 +1,10 @@
 //! Instruction emission for [`super::compile`].
 //!
+//! A small chain whose entries all start with plain header conditions gets an entry function
+//! first (`Emitter::entry_screen`): it decides the packets no entry can match from the IPv4
+//! header read in place, with r0..r5 only, and calls the rest, described below as "main"
+//! (prologue and rules), as a subprogram with the context.
+//!
 //! # Registers
 //!
 //! ```text
@@ -16,6 +21,7 @@
 //! ```text
 //!   -8 ..   -1   KEY: map key (counters, limits)             every frame
 //!  -16 ..   -9   CTXS: the context pointer, spilled           every frame
+//!  -24 ..  -17   SKBS: the skb pointer, spilled               the entry screen's frame
 //!  -32 ..  -17   struct bpf_dynptr over the skb (only where    main
 //!                a read falls back to the dynptr kfuncs)
 //!  -56 ..  -33   L3 slice / copy buffer (20-byte IPv4 header) main
@@ -76,6 +82,7 @@ use super::builder::{Builder, Label};
 use super::classify::KeyField;
 use super::compile::{
     CompileError, CompileOptions, MapKind, MapReloc, Plan, Prescreen, RuleSpan, CONTINUE,
+    MAX_FRAMES,
 };
 use super::compile_cold as cold;
 use super::compile_log as log;
@@ -90,6 +97,8 @@ use alloc::vec::Vec;
 const KEY: i16 = -8;
 /// The context pointer (`struct bpf_nf_ctx *`), spilled (every frame).
 const CTXS: i16 = -16;
+/// The skb pointer, spilled by the entry screen (its own frame).
+const SKBS: i16 = -24;
 /// `struct bpf_dynptr` (main frame).
 const DYNPTR: i16 = -32;
 /// L3 slice buffer (main frame).
@@ -157,15 +166,6 @@ struct DirectTest {
     mask: u64,
     value: u64,
     daddr: Option<(u32, u32)>,
-}
-
-/// Where a counter update takes the packet's length from.
-#[derive(Clone, Copy, Debug)]
-enum Len {
-    /// The `SkbLen` field the prologue stored.
-    Field,
-    /// `skb->len`, read through r8 (before the prologue stored anything).
-    Skb,
 }
 
 /// What RETURN (popping the kernel's jump stack) does where code is emitted.
@@ -261,7 +261,23 @@ impl<'a> Emitter<'a> {
     }
 
     pub(crate) fn run(mut self) -> Result<Output, CompileError> {
-        self.prologue()?;
+        // The entry screen makes the rules one frame deeper: only with a frame to spare.
+        let tests = match (self.opts.direct, self.plan.frames < MAX_FRAMES) {
+            (Some(d), true) => self
+                .prescreen_prefixes()?
+                .and_then(|p| Self::direct_tests(&p))
+                .map(|t| (d, t)),
+            _ => None,
+        };
+        let screened = match tests {
+            Some((d, t)) => {
+                let body = self.entry_screen(d, &t)?;
+                self.b.bind(body);
+                true
+            }
+            None => false,
+        };
+        self.prologue(screened)?;
         self.group = Group::new(self.b.len());
         self.walk(self.plan.main, Ctx::Main, 0)?;
         if let Some(c) = &self.plan.cold {
@@ -459,25 +475,13 @@ impl<'a> Emitter<'a> {
         Ok(())
     }
 
-    /// The prescreen's conclusion at the least cost, before the prologue reads or stores
-    /// anything: when every leading condition is a plain (not inverted) comparison of the
-    /// source or destination address, the protocol or the TTL, read those straight from the
-    /// IPv4 header (one 8-byte load covers TTL, protocol and source, one more the
-    /// destination), test each entry with one mask and one compare, and count the policy
-    /// with `skb->len` read from the skb. Returns whether it was emitted (the prologue's own
-    /// prescreen is then left out; a packet some entry may match goes on to the full
-    /// prologue).
-    ///
-    /// No linear-length check comes first: at every IPv4 netfilter hook the stack has made
-    /// the IPv4 header linear at `skb->data` (`ip_rcv_core` pulls `ihl * 4` bytes, locally
-    /// built packets carry it in the head), which is what `ipt_do_table` itself relies on
-    /// when it reads `ip_hdr(skb)` without one. The loads are exception-handled loads in
-    /// any case.
-    fn fast_prescreen(
-        &mut self,
-        d: DirectRead,
-        prefixes: &[Vec<Term>],
-    ) -> Result<bool, CompileError> {
+    /// The prescreen's tests on the IPv4 header read in place, when every leading condition
+    /// of [`Self::prescreen_prefixes`] is a plain (not inverted) comparison of the source or
+    /// destination address, the protocol or the TTL: one mask-and-compare per distinct
+    /// prefix over header bytes 8..16 (TTL, protocol, checksum, source), and over bytes
+    /// 16..20 (destination) where needed. `None` otherwise (the prologue's prescreen on the
+    /// stored fields then runs instead).
+    fn direct_tests(prefixes: &[Vec<Term>]) -> Option<Vec<DirectTest>> {
         /// Where a field lives: in the 8 bytes at header offset 8 (shift), or `None` for the
         /// destination address (its own 4-byte load at offset 16); and the field's width mask.
         fn place(f: Field) -> Option<(Option<u32>, u32)> {
@@ -489,12 +493,11 @@ impl<'a> Emitter<'a> {
                 _ => None,
             }
         }
-        // The shifts below place header bytes in a little-endian load.
+        // The shifts place header bytes in a little-endian load.
         if cfg!(target_endian = "big") {
-            return Ok(false);
+            return None;
         }
         let mut tests: Vec<DirectTest> = Vec::new();
-        let (mut word, mut dst) = (false, false);
         for p in prefixes {
             let (mut m, mut v, mut dm) = (0u64, 0u64, None::<(u32, u32)>);
             for t in p {
@@ -505,38 +508,31 @@ impl<'a> Emitter<'a> {
                     inv: false,
                 } = t
                 else {
-                    return Ok(false);
+                    return None;
                 };
-                let Some((at, width)) = place(*f) else {
-                    return Ok(false);
-                };
+                let (at, width) = place(*f)?;
                 let mask = mask & width;
                 // A value with bits outside the mask never compares equal: leave such an
-                // entry (which cannot match) to the full prescreen rather than fold it here.
+                // entry (which cannot match) to the fields prescreen rather than fold it here.
                 if value & !mask != 0 {
-                    return Ok(false);
+                    return None;
                 }
                 match at {
                     Some(sh) => {
                         let (mm, vv) = (u64::from(mask) << sh, u64::from(*value) << sh);
                         // Two conditions on the same field: each must hold.
                         if (v ^ vv) & (m & mm) != 0 {
-                            return Ok(false);
+                            return None;
                         }
                         m |= mm;
                         v |= vv;
-                        word = true;
                     }
                     None => {
-                        if let Some((pm, pv)) = dm {
-                            if (pv ^ value) & (pm & mask) != 0 {
-                                return Ok(false);
-                            }
-                            dm = Some((pm | mask, pv | value));
-                        } else {
-                            dm = Some((mask, *value));
-                        }
-                        dst = true;
+                        dm = match dm {
+                            Some((pm, pv)) if (pv ^ value) & (pm & mask) != 0 => return None,
+                            Some((pm, pv)) => Some((pm | mask, pv | value)),
+                            None => Some((mask, *value)),
+                        };
                     }
                 }
             }
@@ -549,59 +545,106 @@ impl<'a> Emitter<'a> {
                 tests.push(t);
             }
         }
-        // r7 = skb->data (the network header), r4 = header bytes 8..16, r5 = bytes 16..20.
+        Some(tests)
+    }
+
+    /// The program's entry when the prescreen can run on the header read in place: the
+    /// cheapest path iptables has (a packet its first rule's first field already rules out)
+    /// costs here one 8-byte header load, one mask-and-compare per test, and the policy's
+    /// counter, in a function that uses r0..r5 only, so that the JIT saves no callee-saved
+    /// register for it. Everything else (the prologue and the rules, unchanged) is a
+    /// subprogram it calls with the context when some entry may match:
+    ///
+    /// ```text
+    ///     CTXS = ctx;  SKBS = ctx->skb
+    ///     r0 = bpf_rdonly_cast(skb->data)            (inlined: a move)
+    ///     r3 = header[8..16];  r4 = header[16..20]
+    ///     for each test: if ((r3 & M) ^ V) | ((r4 & m) ^ v) == 0 goto rules
+    ///     count the policy with SKBS->len;  return the policy
+    /// rules:
+    ///     return body(CTXS)
+    /// ```
+    ///
+    /// No linear-length check comes first: at every IPv4 netfilter hook the stack has made
+    /// the IPv4 header linear at `skb->data` (`ip_rcv_core` pulls `ihl * 4` bytes, locally
+    /// built packets carry it in the head), which is what `ipt_do_table` itself relies on
+    /// when it reads `ip_hdr(skb)` without one. The loads are exception-handled loads in
+    /// any case. Returns the body's label.
+    fn entry_screen(&mut self, d: DirectRead, tests: &[DirectTest]) -> Result<Label, CompileError> {
+        let word = tests.iter().any(|t| t.mask != 0);
+        let dst = tests.iter().any(|t| t.daddr.is_some());
         self.b
-            .load(Size::DW, Reg::R1, Reg::R8, d.skb_data)
+            .load(Size::DW, Reg::R2, Reg::R1, nf_ctx::SKB)
+            .store(Size::DW, Reg::R10, CTXS, Reg::R1)
+            .store(Size::DW, Reg::R10, SKBS, Reg::R2)
+            .load(Size::DW, Reg::R1, Reg::R2, d.skb_data)
             .mov64(Reg::R2, 0)
-            .call_kfunc(d.rdonly_cast)
-            .mov64(Reg::R7, Reg::R0);
+            .call_kfunc(d.rdonly_cast);
         if word {
-            self.b.load(Size::DW, Reg::R4, Reg::R7, 8);
+            self.b.load(Size::DW, Reg::R3, Reg::R0, 8);
         }
         if dst {
-            self.b.load(Size::W, Reg::R5, Reg::R7, 16);
+            self.b.load(Size::W, Reg::R4, Reg::R0, 16);
         }
         self.prescreen = Some(Prescreen::Direct { tests: tests.len() });
-        let full = self.b.new_label();
-        for DirectTest {
-            mask: m,
-            value: v,
-            daddr: dm,
-        } in tests
-        {
-            if m == 0 {
-                self.b.mov64(Reg::R0, 0);
+        let rules = self.b.new_label();
+        for t in tests {
+            if t.mask == 0 {
+                self.b.mov64(Reg::R5, 0);
             } else {
-                self.b.mov64(Reg::R0, Reg::R4);
-                if m != u64::MAX {
-                    self.constant(Reg::R2, m);
-                    self.b.alu64(AluOp::And, Reg::R0, Reg::R2);
+                self.b.mov64(Reg::R5, Reg::R3);
+                if t.mask != u64::MAX {
+                    self.constant(Reg::R2, t.mask);
+                    self.b.alu64(AluOp::And, Reg::R5, Reg::R2);
                 }
-                if v != 0 {
-                    self.constant(Reg::R2, v);
-                    self.b.alu64(AluOp::Xor, Reg::R0, Reg::R2);
+                if t.value != 0 {
+                    self.constant(Reg::R2, t.value);
+                    self.b.alu64(AluOp::Xor, Reg::R5, Reg::R2);
                 }
             }
-            if let Some((dm, dv)) = dm {
-                self.b.mov64(Reg::R1, Reg::R5);
+            if let Some((dm, dv)) = t.daddr {
+                self.b.mov64(Reg::R1, Reg::R4);
                 if dm != u32::MAX {
                     self.b.alu32(AluOp::And, Reg::R1, imm(dm));
                 }
                 if dv != 0 {
                     self.b.alu32(AluOp::Xor, Reg::R1, imm(dv));
                 }
-                self.b.alu64(AluOp::Or, Reg::R0, Reg::R1);
+                self.b.alu64(AluOp::Or, Reg::R5, Reg::R1);
             }
-            self.b.jmp_if(Cond::Eq, Reg::R0, 0, full);
+            self.b.jmp_if(Cond::Eq, Reg::R5, 0, rules);
         }
         let (uf, verdict) = self.plan.underflow;
         let k = i32::try_from(uf).map_err(|_| CompileError::BadIndex { entry: uf })?;
+        let ok = self.b.new_label();
+        self.b.store_imm(Size::W, Reg::R10, KEY, k);
+        self.ld_map(Reg::R1, MapKind::Counters);
         self.b
-            .store_imm(Size::W, Reg::R10, KEY, k)
-            .mov64(Reg::R7, verdict::DROP);
-        self.count_key_with(Reg::R7, Len::Skb);
-        self.b.mov64(Reg::R0, verdict).exit().bind(full);
-        Ok(true)
+            .mov64(Reg::R2, Reg::R10)
+            .add64(Reg::R2, i32::from(KEY))
+            .call_helper(helper::MAP_LOOKUP_ELEM)
+            .jmp_if(Cond::Ne, Reg::R0, 0, ok)
+            // An in-range array key cannot miss.
+            .ret(verdict::DROP)
+            .bind(ok)
+            // This CPU's copy: plain adds, as in `count_key_ready`.
+            .load(Size::DW, Reg::R1, Reg::R0, 0)
+            .add64(Reg::R1, 1)
+            .store(Size::DW, Reg::R0, 0, Reg::R1)
+            .load(Size::DW, Reg::R2, Reg::R10, SKBS)
+            .load(Size::W, Reg::R2, Reg::R2, self.opts.layout.skb_len)
+            .load(Size::DW, Reg::R1, Reg::R0, 8)
+            .alu64(AluOp::Add, Reg::R1, Reg::R2)
+            .store(Size::DW, Reg::R0, 8, Reg::R1)
+            .mov64(Reg::R0, verdict)
+            .exit();
+        let body = self.b.new_label();
+        self.b
+            .bind(rules)
+            .load(Size::DW, Reg::R1, Reg::R10, CTXS)
+            .call_local(body)
+            .exit();
+        Ok(body)
     }
 
     /// `r = (r == 0)` for `r < 2^63` (values of 32 bits or less).
@@ -753,11 +796,6 @@ impl<'a> Emitter<'a> {
     /// is what to return if the lookup failed, which an in-range array key cannot: that
     /// branch ends the program so that it adds no pending state to the verifier's walk.
     fn count_key_ready(&mut self, on_null: Reg) {
-        self.count_key_with(on_null, Len::Field);
-    }
-
-    /// [`Self::count_key_ready`] with the byte count taken from `len`.
-    fn count_key_with(&mut self, on_null: Reg, len: Len) {
         let ok = self.b.new_label();
         self.ld_map(Reg::R1, MapKind::Counters);
         self.b
@@ -773,13 +811,7 @@ impl<'a> Emitter<'a> {
             .load(Size::DW, Reg::R1, Reg::R0, 0)
             .add64(Reg::R1, 1)
             .store(Size::DW, Reg::R0, 0, Reg::R1);
-        match len {
-            Len::Field => self.load_field(Reg::R2, Field::SkbLen),
-            Len::Skb => {
-                self.b
-                    .load(Size::W, Reg::R2, Reg::R8, self.opts.layout.skb_len);
-            }
-        }
+        self.load_field(Reg::R2, Field::SkbLen);
         self.b
             .load(Size::DW, Reg::R1, Reg::R0, 8)
             .alu64(AluOp::Add, Reg::R1, Reg::R2)
@@ -869,18 +901,19 @@ impl<'a> Emitter<'a> {
             .bind(have);
     }
 
-    fn prologue(&mut self) -> Result<(), CompileError> {
+    /// `screened`: the entry already ran the prescreen ([`Self::entry_screen`]).
+    fn prologue(&mut self, screened: bool) -> Result<(), CompileError> {
         let needs = &self.plan.needs;
         let lay = self.opts.layout;
         let k = self.opts.kfuncs;
         self.b
             .mov64(Reg::R9, Reg::R1)
             .load(Size::DW, Reg::R8, Reg::R9, nf_ctx::SKB);
-        let prefixes = self.prescreen_prefixes()?;
-        let mut screened = false;
-        if let (Some(d), Some(p)) = (self.opts.direct, &prefixes) {
-            screened = self.fast_prescreen(d, p)?;
-        }
+        let prefixes = if screened {
+            None
+        } else {
+            self.prescreen_prefixes()?
+        };
         self.b
             .store(Size::DW, Reg::R10, CTXS, Reg::R9)
             .mov64(Reg::R6, Reg::R10)
@@ -939,7 +972,7 @@ impl<'a> Emitter<'a> {
                 .alu32(AluOp::And, Reg::R1, 0x1FFF);
             self.store_field(Field::Frag, Reg::R1);
         }
-        if let (false, Some(p)) = (screened, &prefixes) {
+        if let Some(p) = &prefixes {
             self.prescreen(p)?;
         }
         let needs = &self.plan.needs;
