@@ -168,6 +168,15 @@ struct DirectTest {
     daddr: Option<(u32, u32)>,
 }
 
+/// Where a counter update takes the packet's length from.
+#[derive(Clone, Copy, Debug)]
+enum Len {
+    /// The `SkbLen` field the prologue stored.
+    Field,
+    /// `skb->len` through the skb pointer the entry screen spilled at SKBS.
+    SpilledSkb,
+}
+
 /// What RETURN (popping the kernel's jump stack) does where code is emitted.
 #[derive(Clone, Copy, Debug)]
 enum Ctx {
@@ -616,28 +625,9 @@ impl<'a> Emitter<'a> {
         }
         let (uf, verdict) = self.plan.underflow;
         let k = i32::try_from(uf).map_err(|_| CompileError::BadIndex { entry: uf })?;
-        let ok = self.b.new_label();
         self.b.store_imm(Size::W, Reg::R10, KEY, k);
-        self.ld_map(Reg::R1, MapKind::Counters);
-        self.b
-            .mov64(Reg::R2, Reg::R10)
-            .add64(Reg::R2, i32::from(KEY))
-            .call_helper(helper::MAP_LOOKUP_ELEM)
-            .jmp_if(Cond::Ne, Reg::R0, 0, ok)
-            // An in-range array key cannot miss.
-            .ret(verdict::DROP)
-            .bind(ok)
-            // This CPU's copy: plain adds, as in `count_key_ready`.
-            .load(Size::DW, Reg::R1, Reg::R0, 0)
-            .add64(Reg::R1, 1)
-            .store(Size::DW, Reg::R0, 0, Reg::R1)
-            .load(Size::DW, Reg::R2, Reg::R10, SKBS)
-            .load(Size::W, Reg::R2, Reg::R2, self.opts.layout.skb_len)
-            .load(Size::DW, Reg::R1, Reg::R0, 8)
-            .alu64(AluOp::Add, Reg::R1, Reg::R2)
-            .store(Size::DW, Reg::R0, 8, Reg::R1)
-            .mov64(Reg::R0, verdict)
-            .exit();
+        self.count_key(None, Len::SpilledSkb);
+        self.b.mov64(Reg::R0, verdict).exit();
         let body = self.b.new_label();
         self.b
             .bind(rules)
@@ -796,14 +786,24 @@ impl<'a> Emitter<'a> {
     /// is what to return if the lookup failed, which an in-range array key cannot: that
     /// branch ends the program so that it adds no pending state to the verifier's walk.
     fn count_key_ready(&mut self, on_null: Reg) {
+        self.count_key(Some(on_null), Len::Field);
+    }
+
+    /// [`Self::count_key_ready`] with DROP (`None`) or a register to return on the
+    /// impossible miss, and the packet's length from `len`. Uses r0..r2 (and `on_null`).
+    fn count_key(&mut self, on_null: Option<Reg>, len: Len) {
         let ok = self.b.new_label();
         self.ld_map(Reg::R1, MapKind::Counters);
         self.b
             .mov64(Reg::R2, Reg::R10)
             .add64(Reg::R2, i32::from(KEY))
             .call_helper(helper::MAP_LOOKUP_ELEM)
-            .jmp_if(Cond::Ne, Reg::R0, 0, ok)
-            .mov64(Reg::R0, on_null)
+            .jmp_if(Cond::Ne, Reg::R0, 0, ok);
+        match on_null {
+            Some(r) => self.b.mov64(Reg::R0, r),
+            None => self.b.mov64(Reg::R0, verdict::DROP),
+        };
+        self.b
             .exit()
             .bind(ok)
             // Per-CPU values: this CPU's copy, so plain adds (the kernel's ADD_COUNTER on its
@@ -811,7 +811,17 @@ impl<'a> Emitter<'a> {
             .load(Size::DW, Reg::R1, Reg::R0, 0)
             .add64(Reg::R1, 1)
             .store(Size::DW, Reg::R0, 0, Reg::R1);
-        self.load_field(Reg::R2, Field::SkbLen);
+        match len {
+            Len::Field => self.load_field(Reg::R2, Field::SkbLen),
+            Len::SpilledSkb => {
+                self.b.load(Size::DW, Reg::R2, Reg::R10, SKBS).load(
+                    Size::W,
+                    Reg::R2,
+                    Reg::R2,
+                    self.opts.layout.skb_len,
+                );
+            }
+        }
         self.b
             .load(Size::DW, Reg::R1, Reg::R0, 8)
             .alu64(AluOp::Add, Reg::R1, Reg::R2)
