@@ -270,23 +270,19 @@ impl<'a> Emitter<'a> {
     }
 
     pub(crate) fn run(mut self) -> Result<Output, CompileError> {
+        let mut prefixes = self.prescreen_prefixes()?;
         // The entry screen makes the rules one frame deeper: only with a frame to spare.
-        let tests = match (self.opts.direct, self.plan.frames < MAX_FRAMES) {
-            (Some(d), true) => self
-                .prescreen_prefixes()?
-                .and_then(|p| Self::direct_tests(&p))
-                .map(|t| (d, t)),
+        let tests = match (self.opts.direct, self.plan.frames < MAX_FRAMES, &prefixes) {
+            (Some(d), true, Some(p)) => Self::direct_tests(p).map(|t| (d, t)),
             _ => None,
         };
-        let screened = match tests {
-            Some((d, t)) => {
-                let body = self.entry_screen(d, &t)?;
-                self.b.bind(body);
-                true
-            }
-            None => false,
-        };
-        self.prologue(screened)?;
+        if let Some((d, t)) = tests {
+            let body = self.entry_screen(d, &t)?;
+            self.b.bind(body);
+            // Decided already: the prologue screens nothing more.
+            prefixes = None;
+        }
+        self.prologue(prefixes.as_deref())?;
         self.group = Group::new(self.b.len());
         self.walk(self.plan.main, Ctx::Main, 0)?;
         if let Some(c) = &self.plan.cold {
@@ -911,19 +907,15 @@ impl<'a> Emitter<'a> {
             .bind(have);
     }
 
-    /// `screened`: the entry already ran the prescreen ([`Self::entry_screen`]).
-    fn prologue(&mut self, screened: bool) -> Result<(), CompileError> {
+    /// `prefixes`: the leading conditions to prescreen once the fields are stored (`None`
+    /// when the prescreen does not apply or [`Self::entry_screen`] ran it already).
+    fn prologue(&mut self, prefixes: Option<&[Vec<Term>]>) -> Result<(), CompileError> {
         let needs = &self.plan.needs;
         let lay = self.opts.layout;
         let k = self.opts.kfuncs;
         self.b
             .mov64(Reg::R9, Reg::R1)
             .load(Size::DW, Reg::R8, Reg::R9, nf_ctx::SKB);
-        let prefixes = if screened {
-            None
-        } else {
-            self.prescreen_prefixes()?
-        };
         self.b
             .store(Size::DW, Reg::R10, CTXS, Reg::R9)
             .mov64(Reg::R6, Reg::R10)
@@ -982,7 +974,7 @@ impl<'a> Emitter<'a> {
                 .alu32(AluOp::And, Reg::R1, 0x1FFF);
             self.store_field(Field::Frag, Reg::R1);
         }
-        if let Some(p) = &prefixes {
+        if let Some(p) = prefixes {
             self.prescreen(p)?;
         }
         let needs = &self.plan.needs;
