@@ -74,9 +74,6 @@ struct Active {
     links: Vec<Link>,
     entries: usize,
     priority: i32,
-    /// Links of an interrupted replace (`TABLE_stale/`), and their priority.
-    stale: Vec<Link>,
-    stale_priority: Option<i32>,
 }
 
 /// `BPFILTER_TEST_REPLACE_PAUSE_MS`: sleep at the two crash-sensitive points of a replace
@@ -101,8 +98,9 @@ fn pinned_links(dir: &Path) -> Vec<Link> {
         .collect()
 }
 
-/// Links of an interrupted replace whose table directory is gone (see the module docs).
-struct Orphan {
+/// Links of an interrupted replace (`TABLE_stale/`), kept attached until the repair, with or
+/// without a table directory beside them (see the module docs).
+struct Stale {
     links: Vec<Link>,
     priority: Option<i32>,
 }
@@ -113,7 +111,7 @@ pub struct BpfEnforcer {
     pin_dir: PathBuf,
     opts: LoaderOptions,
     tables: HashMap<String, Active>,
-    orphans: HashMap<String, Orphan>,
+    stale: HashMap<String, Stale>,
 }
 
 fn apply_err(e: &LoaderError) -> ApplyError {
@@ -153,7 +151,7 @@ impl BpfEnforcer {
             pin_dir,
             opts,
             tables: HashMap::new(),
-            orphans: HashMap::new(),
+            stale: HashMap::new(),
         };
         me.adopt();
         Ok(me)
@@ -170,17 +168,17 @@ impl BpfEnforcer {
                 let _ = std::fs::rename(&new_dir, &stale_dir);
             }
             let stale = pinned_links(&stale_dir);
-            let stale_priority = stale.first().and_then(link_priority);
+            if !stale.is_empty() {
+                let priority = stale.first().and_then(link_priority);
+                self.stale.insert(
+                    t.name.to_string(),
+                    Stale {
+                        links: stale,
+                        priority,
+                    },
+                );
+            }
             let Ok(counters) = Map::from_pinned(&dir.join("counters")) else {
-                if !stale.is_empty() {
-                    self.orphans.insert(
-                        t.name.to_string(),
-                        Orphan {
-                            links: stale,
-                            priority: stale_priority,
-                        },
-                    );
-                }
                 continue;
             };
             let links = pinned_links(&dir);
@@ -196,8 +194,6 @@ impl BpfEnforcer {
                     links,
                     entries,
                     priority,
-                    stale,
-                    stale_priority,
                 },
             );
         }
@@ -205,23 +201,28 @@ impl BpfEnforcer {
 
     /// True if `table` was left mid-replace by a killed process: apply the saved table again.
     pub fn needs_repair(&self, table: &str) -> bool {
-        self.tables.get(table).is_some_and(|a| !a.stale.is_empty())
-            || self.orphans.contains_key(table)
+        self.stale.contains_key(table)
     }
 
-    /// Detach and unpin the orphan links of every table no saved table was applied over (a
-    /// first replace killed before its commit): what is in force is what the saved state
-    /// says, and it has no such table. Returns the tables whose links went.
-    pub fn discard_orphans(&mut self) -> Vec<String> {
-        let mut gone: Vec<String> = self.orphans.keys().cloned().collect();
-        gone.sort();
-        for (name, o) in self.orphans.drain() {
-            for l in &o.links {
-                let _ = l.detach();
+    /// Detach and unpin the orphan links (stale links with no table in force: a first
+    /// replace killed before its commit) left after the saved tables were applied: what is in
+    /// force is what the saved state says, and it has no such table.
+    pub fn discard_orphans(&mut self) {
+        let tables = &self.tables;
+        let orphans: Vec<String> = self
+            .stale
+            .keys()
+            .filter(|name| !tables.contains_key(*name))
+            .cloned()
+            .collect();
+        for name in orphans {
+            if let Some(o) = self.stale.remove(&name) {
+                for l in &o.links {
+                    let _ = l.detach();
+                }
             }
             let _ = std::fs::remove_dir_all(self.pin_dir.join(format!("{name}_stale")));
         }
-        gone
     }
 
     fn pin(
@@ -276,19 +277,13 @@ impl Enforcer for BpfEnforcer {
                 message: format!("table {name} is not enforced by bpfilter (only filter)"),
             });
         }
-        let taken: Vec<i32> = self
-            .tables
-            .get(&name)
-            .map(|a| {
-                [Some(a.priority), a.stale_priority]
-                    .into_iter()
-                    .flatten()
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default()
-            .into_iter()
-            .chain(self.orphans.get(&name).and_then(|o| o.priority))
-            .collect();
+        let taken: Vec<i32> = [
+            self.tables.get(&name).map(|a| a.priority),
+            self.stale.get(&name).and_then(|s| s.priority),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         let priority = PRIORITIES
             .iter()
             .copied()
@@ -335,15 +330,10 @@ impl Enforcer for BpfEnforcer {
             return Err(e);
         }
         test_pause();
-        if let Some(old) = self.tables.remove(&name) {
-            for l in old.links.iter().chain(old.stale.iter()) {
-                let _ = l.detach();
-            }
-        }
-        if let Some(o) = self.orphans.remove(&name) {
-            for l in &o.links {
-                let _ = l.detach();
-            }
+        let old = self.tables.remove(&name).map(|a| a.links);
+        let stale = self.stale.remove(&name).map(|s| s.links);
+        for l in old.iter().chain(stale.iter()).flatten() {
+            let _ = l.detach();
         }
         let _ = std::fs::remove_dir_all(self.pin_dir.join(format!("{name}_stale")));
         let dir = self.pin_dir.join(&name);
@@ -359,8 +349,6 @@ impl Enforcer for BpfEnforcer {
                 links,
                 entries: table.entries.len(),
                 priority,
-                stale: Vec::new(),
-                stale_priority: None,
             },
         );
         Ok(())
