@@ -792,13 +792,7 @@ impl G<'_> {
         picks[n - 1] = keys.len() - 1;
         for (i, &k) in picks.iter().enumerate() {
             let (kv, km) = keys[k];
-            let mut r = Rule::new(if self.p(1, 2) {
-                ChainTarget::Accept
-            } else {
-                ChainTarget::Drop
-            });
-            r.ip = ip;
-            r.matches = matches.clone();
+            let mut r = self.run_rule(ip, &matches);
             match key {
                 0 | 1 => {
                     let p = kv as u16;
@@ -838,6 +832,18 @@ impl G<'_> {
         out
     }
 
+    /// One rule of a classifier run before its key is set: the common part, ACCEPT or DROP.
+    fn run_rule(&mut self, ip: IpMatch, matches: &[Match]) -> Rule<ChainTarget> {
+        let mut r = Rule::new(if self.p(1, 2) {
+            ChainTarget::Accept
+        } else {
+            ChainTarget::Drop
+        });
+        r.ip = ip;
+        r.matches = matches.to_vec();
+        r
+    }
+
     /// A classifier run's length (16 to 63) and common IPv4 part: bare half the time, so
     /// that many packets get to the lookup, else random.
     fn run_common(&mut self) -> (usize, bool, IpMatch) {
@@ -875,13 +881,7 @@ impl G<'_> {
             .map(|_| self.below(if kind == 4 { PROTOS.len() } else { names.len() }))
             .collect();
         for _ in 0..n {
-            let mut r = Rule::new(if self.p(1, 2) {
-                ChainTarget::Accept
-            } else {
-                ChainTarget::Drop
-            });
-            r.ip = ip;
-            r.matches = matches.clone();
+            let mut r = self.run_rule(ip, &matches);
             let k = keys[self.below(keys.len())];
             match kind {
                 4 => {
