@@ -124,37 +124,30 @@ grep -q 'msg="served the call in flight again" pid=[0-9]* nr=55' "$state/err" \
 listed | grep -qx -- "$(rule 26)" || fail "rule 26 missing: $(listed)"
 echo "served again, rule 26 added"
 
-echo "== kill -9 with a setsockopt in flight"
-: > "$dlog"
-start_daemon BPFILTER_TEST_INFLIGHT_PAUSE=set:10000
-bx sh -c 'iptables-legacy -A INPUT -p udp --dport 27 -j DROP; echo "rc=$?"; iptables-legacy -A INPUT -p udp --dport 28 -j DROP' &
-xp=$!
-wait_for "the daemon's pause" grep -q 'msg="test pause after announcing a call" .*nr=54 ' "$dlog"
-stop_daemon
-rc=0; wait $xp || rc=$?
-[ "$rc" = 0 ] || fail "the script exited $rc: $(cat "$state/out" "$state/err")"
-grep -qx 'rc=[1-9][0-9]*' "$state/out" || fail "the setsockopt in flight did not fail: $(cat "$state/out")"
-grep -q 'msg="answered the setsockopt in flight with EAGAIN' "$state/err" \
-  || fail "no EAGAIN for the setsockopt in flight: $(cat "$state/err")"
-l=$(listed)
-! grep -qx -- "$(rule 27)" <<<"$l" || fail "the refused replace was applied: $l"
-grep -qx -- "$(rule 28)" <<<"$l" || fail "rule 28 missing: $l"
+# refused_set TITLE PAUSE PAUSED_MSG ANSWER_MSG PORT WHAT: kill -9 while the daemon holds the
+# setsockopt adding PORT (PAUSE: BPFILTER_TEST_INFLIGHT_PAUSE's mode); exec must answer it with
+# EAGAIN (ANSWER_MSG in its log), never apply it, and serve the script's next call (PORT+1).
+refused_set() {
+  local title=$1 pause=$2 paused=$3 answer=$4 port=$5 what=$6 next=$(($5 + 1))
+  echo "== kill -9 with a setsockopt $title"
+  : > "$dlog"
+  start_daemon BPFILTER_TEST_INFLIGHT_PAUSE=$pause:10000
+  bx sh -c "iptables-legacy -A INPUT -p udp --dport $port -j DROP; echo \"rc=\$?\"; iptables-legacy -A INPUT -p udp --dport $next -j DROP" &
+  xp=$!
+  wait_for "the daemon's pause" grep -q "msg=\"$paused\" .*nr=54 " "$dlog"
+  stop_daemon
+  rc=0; wait $xp || rc=$?
+  [ "$rc" = 0 ] || fail "the script exited $rc: $(cat "$state/out" "$state/err")"
+  grep -qx 'rc=[1-9][0-9]*' "$state/out" || fail "the $what setsockopt did not fail: $(cat "$state/out")"
+  grep -q "msg=\"$answer" "$state/err" || fail "no EAGAIN for the $what setsockopt: $(cat "$state/err")"
+  l=$(listed)
+  ! grep -qx -- "$(rule "$port")" <<<"$l" || fail "the $what replace was applied: $l"
+  grep -qx -- "$(rule "$next")" <<<"$l" || fail "rule $next missing: $l"
+}
+refused_set "in flight" set "test pause after announcing a call" \
+  "answered the setsockopt in flight with EAGAIN" 27 "in-flight"
 echo "$(cat "$state/out"), rule 27 not applied, rule 28 added"
-
-echo "== kill -9 with a setsockopt received but not announced"
-: > "$dlog"
-start_daemon BPFILTER_TEST_INFLIGHT_PAUSE=set-unannounced:10000
-bx sh -c 'iptables-legacy -A INPUT -p udp --dport 29 -j DROP; echo "rc=$?"; iptables-legacy -A INPUT -p udp --dport 30 -j DROP' &
-xp=$!
-wait_for "the daemon's pause" grep -q 'msg="test pause before announcing a call" .*nr=54 ' "$dlog"
-stop_daemon
-rc=0; wait $xp || rc=$?
-[ "$rc" = 0 ] || fail "the script exited $rc: $(cat "$state/out" "$state/err")"
-grep -qx 'rc=[1-9][0-9]*' "$state/out" || fail "the unannounced setsockopt did not fail: $(cat "$state/out")"
-grep -q 'msg="answered a call the daemon received but never announced with EAGAIN' "$state/err" \
-  || fail "the unannounced call was not found: $(cat "$state/err")"
-l=$(listed)
-! grep -qx -- "$(rule 29)" <<<"$l" || fail "the unannounced replace was applied: $l"
-grep -qx -- "$(rule 30)" <<<"$l" || fail "rule 30 missing: $l"
+refused_set "received but not announced" set-unannounced "test pause before announcing a call" \
+  "answered a call the daemon received but never announced with EAGAIN" 29 "unannounced"
 echo "$(cat "$state/out"), found by its id, rule 29 not applied, rule 30 added"
 echo "PASS: takeover: script across kill -9, getsockopt in flight served again, setsockopt in flight EAGAIN, unannounced call found"
