@@ -395,13 +395,15 @@ fn rows(configs: &[Config], jobs: &[Job], opts: &Options) -> Vec<Row> {
         let samples = job.map(|j| j.samples.as_slice()).unwrap_or_default();
         let base = base_of(p).map(|j| j.samples.as_slice()).unwrap_or_default();
         let filter = stats::paired_diff(samples, base);
+        // The baselines themselves have no filter cost.
+        let filter_ns = (c.rules > 0).then(|| stats::median(&filter)).flatten();
         let ipt = find(IPT.name(), c.rules, p)
             .and_then(|j| stats::median(&stats::paired_diff(&j.samples, base)));
         // A ratio of the two medians, each of per-round differences to the same round's
         // baseline. Not a median of per-round ratios: with a filter cost of a few ns, a
         // round's difference is often 0 or negative (noise is several ns), and such a ratio
         // says nothing, while dropping those rounds would bias the rest.
-        let ratio = stats::median(&filter)
+        let ratio = filter_ns
             .zip(ipt)
             .and_then(|(f, i)| (i > 0.0).then(|| f / i));
         let (apply, prog) = c
@@ -419,17 +421,9 @@ fn rows(configs: &[Config], jobs: &[Job], opts: &Options) -> Vec<Row> {
                 .or_else(|| c.failed.clone()),
             min_ns: stats::min(samples),
             median_ns: stats::median(samples),
-            filter_ns: if c.rules == 0 {
-                None
-            } else {
-                stats::median(&filter)
-            },
-            filter_ci95: if c.rules == 0 {
-                None
-            } else {
-                stats::median_ci95(&filter)
-            },
-            ratio: if c.rules == 0 { None } else { ratio },
+            filter_ns,
+            filter_ci95: (c.rules > 0).then(|| stats::median_ci95(&filter)).flatten(),
+            ratio,
             repeat: job.map_or(0, |j| j.repeat),
             apply,
             prog,
