@@ -44,6 +44,7 @@
 //! renamed device may carry, are past every prefix that could end there).
 
 use super::compile_rule::{Field, RuleInfo, Step, Term, Tgt};
+use crate::uapi::IFNAMSIZ;
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
@@ -111,7 +112,9 @@ impl KeyField {
         match self {
             KeyField::Dport | KeyField::Sport | KeyField::Proto => 4,
             KeyField::Daddr | KeyField::Saddr => 8,
-            KeyField::Indev | KeyField::Outdev => 4 + NAME_LEN,
+            KeyField::Indev | KeyField::Outdev => {
+                4u32.saturating_add(u32::try_from(IFNAMSIZ).unwrap_or(u32::MAX))
+            }
         }
     }
 
@@ -128,9 +131,6 @@ impl KeyField {
         }
     }
 }
-
-/// Bytes of a device name (`IFNAMSIZ`).
-const NAME_LEN: u32 = 16;
 
 /// One key of a run: a port, or an address prefix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -149,7 +149,7 @@ pub enum Key {
     /// A device name prefix: its first `len` bytes (the rest zero).
     Name {
         /// The name bytes.
-        bytes: [u8; 16],
+        bytes: [u8; IFNAMSIZ],
         /// Bytes compared, 1..=16.
         len: u8,
     },
@@ -187,7 +187,7 @@ impl Key {
                 .collect(),
             Key::Name { bytes, len } => (1..len)
                 .map(|l| {
-                    let mut b = [0u8; 16];
+                    let mut b = [0u8; IFNAMSIZ];
                     let n = usize::from(l);
                     if let (Some(d), Some(s)) = (b.get_mut(..n), bytes.get(..n)) {
                         d.copy_from_slice(s);
@@ -278,7 +278,7 @@ fn key_of(t: &Term, kf: KeyField) -> Option<Key> {
         if len == 0 || mask.iter().skip(len).any(|b| *b != 0) {
             return None;
         }
-        let mut bytes = [0u8; 16];
+        let mut bytes = [0u8; IFNAMSIZ];
         if let (Some(d), Some(s)) = (bytes.get_mut(..len), name.get(..len)) {
             d.copy_from_slice(s);
         }
